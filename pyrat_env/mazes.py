@@ -1,0 +1,554 @@
+"""Maze generation, game settings (`GameConfig`), presets, and the seeded set-up of a full game.
+
+The generators follow pyrat-game's algorithms in shape (not bit for bit): cells are removed from a
+full grid (``big_holes``: removals cluster next to existing holes, with pyrat-game's weighting;
+``uniform_holes``: uniform) or grown from the centre (``holes_on_side``), always keeping the maze
+connected; walls are the shuffled non-spanning-tree edges; mud is a share of the remaining edges.
+The counts follow pyrat-game's formulas exactly: ``int(W*H*cell%/100)`` cells,
+``int(non_tree_edges*wall%/100)`` walls, ``int(edges*mud%/100)`` mud edges.
+
+Connectivity is kept cheaply with a local test: a cell may be removed when its remaining grid
+neighbours stay linked through the ring of 8 cells around it (a "simple point"), which can never
+disconnect the maze; a global check is the fallback when no such cell is left.
+
+With ``symmetric=True`` holes, walls, mud, cheese and corner starts are invariant under a
+180-degree rotation (cell ``i`` <-> ``N - 1 - i``), for fair two-player games.
+
+Every random choice draws from a ``numpy.random.Generator`` made from the game's seed: the same
+seed gives the same maze, cheese and starts in any process.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from .engine import EAST, NORTH, SOUTH, WEST, Game, Maze, nearest_existing_cell
+
+MAZE_ALGORITHMS = ("big_holes", "uniform_holes", "holes_on_side")
+NAMED_STARTS = ("center", "top_left", "top_right", "bottom_left", "bottom_right", "random", "same")
+# Clockwise ring around a cell: N, NE, E, SE, S, SW, W, NW; the 4-neighbours are at even positions.
+_RING = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+
+
+def _simple_point_table() -> tuple[bool, ...]:
+    """For each 8-bit ring pattern: can the centre be removed without disconnecting its neighbours?"""
+    table = []
+    for code in range(256):
+        bits = [(code >> i) & 1 for i in range(8)]
+        if not any(bits[i] for i in (0, 2, 4, 6)):
+            table.append(False)
+            continue
+        if all(bits):
+            table.append(True)
+            continue
+        # Count maximal runs of kept ring cells that contain a 4-neighbour (the ring is cyclic).
+        start = bits.index(0)
+        runs_with_side, in_run, has_side = 0, False, False
+        for k in range(1, 9):
+            i = (start + k) % 8
+            if bits[i]:
+                in_run = True
+                has_side |= i % 2 == 0
+            elif in_run:
+                runs_with_side += has_side
+                in_run, has_side = False, False
+        if in_run:
+            runs_with_side += has_side
+        table.append(runs_with_side == 1)
+    return tuple(table)
+
+
+_SIMPLE = _simple_point_table()
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_edges(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """All grid-neighbour pairs (a, b), a < b: horizontal ones first, then vertical."""
+    idx = np.arange(width * height).reshape(height, width)
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    return a.astype(np.int64), b.astype(np.int64)
+
+
+class _Grid:
+    """The kept cells during hole carving, padded by one cell so ring look-ups need no bounds checks."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.w, self.h = width, height
+        self.pw = width + 2
+        self.kept = bytearray((width + 2) * (height + 2))
+        for r in range(height):
+            start = (r + 1) * self.pw + 1
+            self.kept[start:start + width] = b"\x01" * width
+        self.ring = [dr * self.pw + dc for dr, dc in _RING]
+
+    def padded(self, cell: int) -> int:
+        r, c = divmod(cell, self.w)
+        return (r + 1) * self.pw + c + 1
+
+    def removable(self, cell: int) -> bool:
+        p = self.padded(cell)
+        k = self.kept
+        code = 0
+        for i, off in enumerate(self.ring):
+            code |= k[p + off] << i
+        return _SIMPLE[code]
+
+    def set(self, cell: int, value: int) -> None:
+        self.kept[self.padded(cell)] = value
+
+    def mask(self) -> np.ndarray:
+        arr = np.frombuffer(bytes(self.kept), dtype=np.uint8).reshape(self.h + 2, self.pw)
+        return arr[1:-1, 1:-1].astype(bool).ravel()
+
+
+def _connected_without(mask: np.ndarray, width: int, height: int, removed: list[int]) -> bool:
+    """Global check: are the kept cells, minus ``removed``, still connected (4-neighbourhood)?"""
+    m = mask.copy()
+    m[removed] = False
+    cells = np.flatnonzero(m)
+    if len(cells) == 0:
+        return False
+    seen = {int(cells[0])}
+    stack = [int(cells[0])]
+    while stack:
+        c = stack.pop()
+        r, col = divmod(c, width)
+        for nb, ok in ((c - width, r > 0), (c + width, r < height - 1), (c - 1, col > 0), (c + 1, col < width - 1)):
+            if ok and m[nb] and nb not in seen:
+                seen.add(nb)
+                stack.append(nb)
+    return len(seen) == len(cells)
+
+
+def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int, algorithm: str,
+                 symmetric: bool, protected: frozenset[int]) -> np.ndarray:
+    """Remove cells from the full grid until ``target`` remain (pairs of rotated cells if symmetric)."""
+    n = width * height
+    grid = _Grid(width, height)
+    kept_count = n
+    if algorithm == "holes_on_side":
+        return _grow_from_centre(rng, width, height, target, symmetric)
+    # Candidates are kept in a list (O(1) uniform draw, swap-remove); pyrat-game's weight
+    # 1 + (cells removed) * lost^2 is split into a uniform part and a "frontier" part over the
+    # cells that lost neighbours, so a draw costs a few Python operations instead of a pass over N.
+    lost = [0] * n
+    cand = [c for c in range(n) if c not in protected]
+    where = {c: i for i, c in enumerate(cand)}
+    frontier: dict[int, int] = {}  # candidate cell -> lost^2, for cells with lost > 0
+    # Re-drawing after a rejected cell changes nothing, so a rejected cell is set aside until a
+    # cell of its ring is removed: the same distribution as pyrat-game's retry loop, fewer draws.
+    blocked: set[int] = set()
+    uniforms = rng.random(4 * n).tolist()
+    draw = 0
+    centre = n // 2 if n % 2 == 1 else -1  # the one cell a rotation maps to itself (odd W and H)
+    big = algorithm == "big_holes"
+
+    def take_out(c: int) -> None:
+        i = where.pop(c)
+        last = cand.pop()
+        if last != c:
+            cand[i] = last
+            where[last] = i
+        frontier.pop(c, None)
+
+    def put_back(c: int) -> None:
+        where[c] = len(cand)
+        cand.append(c)
+        if lost[c]:
+            frontier[c] = lost[c] * lost[c]
+
+    while kept_count > target:
+        if symmetric and kept_count - target < 2:
+            # One cell left to remove: only the centre keeps the symmetry.
+            if centre >= 0 and centre in where and grid.removable(centre):
+                pair = [centre]
+            else:
+                break
+        elif not cand:
+            # Every candidate failed the local test: fall back to a global connectivity check.
+            mask = grid.mask()
+            pair = None
+            for v in sorted(blocked):
+                p = [v] if not symmetric or n - 1 - v == v else [v, n - 1 - v]
+                if _connected_without(mask, width, height, p):
+                    pair = p
+                    break
+            if pair is None:
+                break  # keep more cells than asked rather than disconnect the maze
+            blocked.discard(pair[0])
+            put_back(pair[0])
+        else:
+            if draw == len(uniforms):
+                uniforms, draw = rng.random(4 * n).tolist(), 0
+            removed = n - kept_count
+            fsum = removed * sum(frontier.values()) if big else 0
+            u = uniforms[draw] * (len(cand) + fsum)
+            draw += 1
+            if u < len(cand):
+                v = cand[int(u)]
+            else:
+                u -= len(cand)
+                v = -1
+                for c, l2 in frontier.items():
+                    u -= removed * l2
+                    v = c
+                    if u < 0:
+                        break
+            pair = [v] if not symmetric or n - 1 - v == v else [v, n - 1 - v]
+            ok = grid.removable(v)
+            if ok and len(pair) == 2:
+                grid.set(v, 0)
+                ok = pair[1] in where and grid.removable(pair[1])
+                grid.set(v, 1)
+            if not ok:
+                take_out(v)
+                blocked.add(v)
+                continue
+        changed = []
+        for c in pair:
+            grid.set(c, 0)
+            if c in where:
+                take_out(c)
+            kept_count -= 1
+            r, col = divmod(c, width)
+            for dr, dc in _RING:
+                rr, cc = r + dr, col + dc
+                if 0 <= rr < height and 0 <= cc < width:
+                    nb = rr * width + cc
+                    changed.append(nb)
+                    if dr == 0 or dc == 0:
+                        lost[nb] += 1
+                        if nb in frontier or (nb in where):
+                            frontier[nb] = lost[nb] * lost[nb]
+        for nb in changed:  # their ring changed: set-aside cells may have become removable
+            if nb in blocked and grid.kept[grid.padded(nb)]:
+                blocked.discard(nb)
+                put_back(nb)
+    return grid.mask()
+
+
+def _grow_from_centre(rng: np.random.Generator, width: int, height: int, target: int, symmetric: bool) -> np.ndarray:
+    """pyrat-game's holes-on-side: add cells from the centre, popping a random frontier cell each time."""
+    n = width * height
+    kept = np.zeros(n, dtype=bool)
+    frontier = [(height // 2) * width + width // 2]
+    count = 0
+    while count < target and frontier:
+        v = frontier.pop(int(rng.integers(len(frontier))))
+        if kept[v]:
+            continue
+        for c in ((v, n - 1 - v) if symmetric else (v,)):
+            if not kept[c]:
+                kept[c] = True
+                count += 1
+                r, col = divmod(c, width)
+                if r > 0:
+                    frontier.append(c - width)
+                if r < height - 1:
+                    frontier.append(c + width)
+                if col > 0:
+                    frontier.append(c - 1)
+                if col < width - 1:
+                    frontier.append(c + 1)
+    return kept
+
+
+def _find(parent: list[int], x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _edge_mirror(width: int, height: int) -> np.ndarray:
+    """Index of the 180-degree rotated edge for every grid edge (as listed by ``_grid_edges``)."""
+    a, b = _grid_edges(width, height)
+    n = width * height
+    lookup = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a, b))}
+    return np.array([lookup[(n - 1 - int(y), n - 1 - int(x))] for x, y in zip(a, b)])
+
+
+_edge_mirror = functools.lru_cache(maxsize=64)(_edge_mirror)
+
+
+def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, cell_percentage: float = 80.0,
+                  wall_percentage: float = 60.0, mud_percentage: float = 20.0, mud_range: tuple[int, int] = (4, 9),
+                  algorithm: str = "big_holes", symmetric: bool = False,
+                  protected: frozenset[int] = frozenset()) -> Maze:
+    """A random connected maze, shaped like pyrat-game's (see the module docstring).
+
+    ``protected`` cells are never made holes (used to keep corner starts in symmetric mazes).
+    """
+    if algorithm not in MAZE_ALGORITHMS:
+        raise ValueError(f"unknown maze algorithm {algorithm!r}; choose one of {', '.join(MAZE_ALGORITHMS)}")
+    for name, value in (("cell_percentage", cell_percentage), ("wall_percentage", wall_percentage),
+                        ("mud_percentage", mud_percentage)):
+        if not 0 <= value <= 100:
+            raise ValueError(f"{name} must be within [0, 100], got {value}")
+    lo, hi = int(mud_range[0]), int(mud_range[1])
+    if mud_percentage > 0 and not 2 <= lo <= hi:
+        raise ValueError(f"mud_range must satisfy 2 <= low <= high, got {tuple(mud_range)}")
+    n = width * height
+    target = max(int(n * cell_percentage / 100), 2)
+    cells = _carve_holes(rng, width, height, target, algorithm, symmetric, protected) if target < n \
+        else np.ones(n, dtype=bool)
+
+    ea, eb = _grid_edges(width, height)
+    present = np.flatnonzero(cells[ea] & cells[eb])
+    mirror = _edge_mirror(width, height) if symmetric else None
+    # Random spanning tree (Kruskal on shuffled edges); in symmetric mode edges go in rotated pairs.
+    parent = list(range(n))
+    in_tree = np.zeros(len(ea), dtype=bool)
+    ea_l, eb_l = ea.tolist(), eb.tolist()
+    for e in rng.permutation(present).tolist():
+        if in_tree[e]:
+            continue
+        ra, rb = _find(parent, ea_l[e]), _find(parent, eb_l[e])
+        if ra != rb:
+            parent[ra] = rb
+            in_tree[e] = True
+            if mirror is not None:
+                m = int(mirror[e])
+                in_tree[m] = True
+                rma, rmb = _find(parent, ea_l[m]), _find(parent, eb_l[m])
+                if rma != rmb:
+                    parent[rma] = rmb
+    non_tree = present[~in_tree[present]]
+    n_walls = int(len(non_tree) * wall_percentage / 100)
+    keep = np.ones(len(ea), dtype=bool)
+    keep[:] = False
+    keep[present] = True
+    _choose(rng, non_tree, n_walls, mirror, keep, False)
+    edges = np.flatnonzero(keep)
+    weight = np.ones(len(ea), dtype=np.int16)
+    n_mud = int(len(edges) * mud_percentage / 100)
+    if n_mud:
+        mud = np.zeros(len(ea), dtype=bool)
+        _choose(rng, edges, n_mud, mirror, mud, True)
+        mud_edges = np.flatnonzero(mud)
+        draws = rng.integers(lo, hi + 1, size=len(mud_edges))
+        weight[mud_edges] = draws
+        if mirror is not None:  # a rotated pair gets one weight: the one drawn for its lower index
+            lower = np.minimum(mud_edges, mirror[mud_edges])
+            weight[mud_edges] = weight[lower]
+    weights = np.zeros((n, 5), dtype=np.int16)
+    horizontal = (eb[edges] - ea[edges]) == 1
+    for sel, fwd, back in ((horizontal, EAST, WEST), (~horizontal, SOUTH, NORTH)):
+        e = edges[sel]
+        weights[ea[e], fwd] = weight[e]
+        weights[eb[e], back] = weight[e]
+    return Maze(width, height, cells, weights)
+
+
+def _choose(rng: np.random.Generator, pool: np.ndarray, count: int, mirror: np.ndarray | None,
+            flags: np.ndarray, value: bool) -> None:
+    """Set ``flags[e] = value`` for ``count`` random edges of ``pool`` (rotated pairs together if symmetric)."""
+    if count <= 0:
+        return
+    order = rng.permutation(pool)
+    if mirror is None:
+        flags[order[:count]] = value
+        return
+    done = 0
+    seen = set()
+    for e in order.tolist():
+        if done >= count or e in seen:
+            continue
+        m = int(mirror[e])
+        seen.update((e, m))
+        flags[e] = value
+        flags[m] = value
+        done += 1 if m == e else 2
+
+
+@dataclass(frozen=True)
+class GameConfig:
+    """Everything that defines a game before its seed: maze settings, cheese, starts, turn limit.
+
+    ``starts`` has one entry per player: a named location (``center``, ``top_left``, ``top_right``,
+    ``bottom_left``, ``bottom_right``, ``random``, ``same``) or a cell index; a start on a hole moves
+    to the nearest existing cell. ``max_turns`` (None: no limit, as the official game) truncates.
+    """
+
+    width: int = 15
+    height: int = 13
+    cell_percentage: float = 80.0
+    wall_percentage: float = 60.0
+    mud_percentage: float = 20.0
+    mud_range: tuple[int, int] = (4, 9)
+    maze_algorithm: str = "big_holes"
+    nb_cheese: int = 21
+    symmetric: bool = False
+    starts: tuple = ("center", "center")
+    teams: tuple | None = None
+    max_turns: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mud_range", tuple(int(x) for x in self.mud_range))
+        object.__setattr__(self, "starts", tuple(self.starts))
+        if self.teams is not None:
+            object.__setattr__(self, "teams", tuple(self.teams))
+        if self.width < 1 or self.height < 1 or self.width * self.height < 2:
+            raise ValueError(f"maze size {self.width}x{self.height} is too small")
+        if self.maze_algorithm not in MAZE_ALGORITHMS:
+            raise ValueError(f"unknown maze_algorithm {self.maze_algorithm!r}; choose one of {MAZE_ALGORITHMS}")
+        if self.nb_cheese < 1:
+            raise ValueError(f"nb_cheese must be >= 1, got {self.nb_cheese}")
+        if not self.starts:
+            raise ValueError("starts must name at least one player's start")
+        for s in self.starts:
+            if not (isinstance(s, int) or s in NAMED_STARTS):
+                raise ValueError(f"unknown start {s!r}; use a cell index or one of {NAMED_STARTS}")
+        if self.teams is not None and len(self.teams) != len(self.starts):
+            raise ValueError(f"{len(self.teams)} teams for {len(self.starts)} players")
+        if self.max_turns is not None and self.max_turns < 1:
+            raise ValueError(f"max_turns must be >= 1 or None, got {self.max_turns}")
+
+    @property
+    def n_players(self) -> int:
+        return len(self.starts)
+
+    def with_(self, **changes) -> GameConfig:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["mud_range"] = list(self.mud_range)
+        d["starts"] = list(self.starts)
+        d["teams"] = None if self.teams is None else list(self.teams)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GameConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown game config field(s): {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+PRESETS: dict[str, GameConfig] = {
+    # pyrat-game's defaults: every player on the centre cell.
+    "official": GameConfig(),
+    # The 2019 game: symmetric maze, rat and python in opposite corners.
+    "classic": GameConfig(width=21, height=15, nb_cheese=41, symmetric=True, starts=("top_left", "bottom_right")),
+    # The course tournament.
+    "tournament": GameConfig(width=25, height=20, nb_cheese=41, starts=("top_left", "bottom_right")),
+    # Small and quick, for tests and first experiments.
+    "tiny": GameConfig(width=7, height=5, cell_percentage=90.0, wall_percentage=50.0, mud_percentage=10.0,
+                       mud_range=(2, 3), nb_cheese=5, symmetric=True, starts=("top_left", "bottom_right")),
+}
+
+
+def preset(name: str) -> GameConfig:
+    """The named preset (``official``, ``classic``, ``tournament``, ``tiny``)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+@dataclass(frozen=True)
+class GameSetup:
+    """A fully determined game: the maze, the cheese (official order) and one start cell per player."""
+
+    config: GameConfig
+    seed: int | None
+    maze: Maze
+    cheese: tuple[int, ...]
+    starts: tuple[int, ...]
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def game(self, max_turns: int | None = None) -> Game:
+        """A fresh `Game` at turn 0 on this set-up."""
+        return Game(self.maze, self.cheese, self.starts, self.config.teams,
+                    max_turns if max_turns is not None else self.config.max_turns)
+
+    def swapped(self) -> GameSetup:
+        """The same maze and cheese with the two seats' start cells exchanged (paired games)."""
+        if len(self.starts) != 2:
+            raise ValueError("seat swapping needs exactly two players")
+        return replace(self, starts=(self.starts[1], self.starts[0]))
+
+
+def resolve_starts(maze: Maze, specs: tuple, rng: np.random.Generator) -> tuple[int, ...]:
+    """Turn start specifications into existing cells, as pyrat-game's ``add_player`` does."""
+    w, h = maze.width, maze.height
+    named = {"center": (h // 2) * w + w // 2, "top_left": 0, "top_right": w - 1,
+             "bottom_left": (h - 1) * w, "bottom_right": h * w - 1}
+    out: list[int] = []
+    existing = maze.existing_cells()
+    for s in specs:
+        if s == "random":
+            cell = int(existing[rng.integers(len(existing))])
+        elif s == "same":
+            if not out:
+                raise ValueError("start 'same' needs a previous player")
+            cell = out[-1]
+        elif isinstance(s, str):
+            cell = named[s]
+        else:
+            cell = int(s)
+            if not 0 <= cell < maze.n_cells:
+                raise ValueError(f"start cell {cell} is outside the {w}x{h} maze")
+        out.append(nearest_existing_cell(maze, cell))
+    return tuple(out)
+
+
+def place_cheese(maze: Maze, n: int, starts: tuple[int, ...], rng: np.random.Generator,
+                 symmetric: bool = False) -> tuple[int, ...]:
+    """``n`` distinct cheese cells, never on a start cell (rotated pairs if symmetric)."""
+    taken = set(starts)
+    available = [int(c) for c in maze.existing_cells() if int(c) not in taken]
+    if len(available) < n:
+        raise ValueError(f"{n} cheese do not fit: only {len(available)} free cells in the maze")
+    if not symmetric:
+        return tuple(int(c) for c in rng.permutation(available)[:n])
+    last = maze.n_cells - 1
+    pairs = [c for c in available if c < last - c and (last - c) not in taken]
+    centre = [c for c in available if c == last - c]
+    pairs = [int(c) for c in rng.permutation(pairs)] if pairs else []
+    chosen: list[int] = []
+    if n % 2 == 1 and centre:
+        chosen.append(centre[0])
+    for c in pairs:
+        if len(chosen) + 2 > n:
+            break
+        chosen += [c, last - c]
+    if len(chosen) < n:
+        raise ValueError(f"{n} cheese do not fit symmetrically in this maze")
+    return tuple(chosen)
+
+
+def new_game(config: GameConfig | str = "official", seed: int | None = None) -> GameSetup:
+    """The full game (maze, cheese, starts) for a config or preset name and a seed.
+
+    The same seed gives the same game in any process. With ``seed=None`` a fresh seed is drawn
+    from the OS and recorded in the result, so any game can be replayed.
+    """
+    if isinstance(config, str):
+        config = preset(config)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    rng = np.random.default_rng(seed)
+    protected = frozenset()
+    if config.symmetric:
+        n = config.width * config.height
+        # Corners stay (opposite-corner starts) and so does the centre (an odd cheese count needs it).
+        protected = frozenset({0, config.width - 1, n - config.width, n - 1, n // 2})
+    maze = generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
+                         config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
+                         protected)
+    starts = resolve_starts(maze, config.starts, rng)
+    cheese = place_cheese(maze, config.nb_cheese, starts, rng, config.symmetric)
+    return GameSetup(config, seed, maze, cheese, starts)
+
+
+def rotate_cell(maze: Maze, cell: int) -> int:
+    """The cell a 180-degree rotation maps ``cell`` to."""
+    return maze.n_cells - 1 - int(cell)
