@@ -1,0 +1,134 @@
+"""``pyrat watch REPLAY``: play a replay or official trace in a window, or draw one frame to a PNG.
+
+Examples::
+
+    pyrat watch runs/game.json.gz                      # window; space, arrows, Home/End, seek bar, h
+    pyrat watch game.json --turn 40 --paused           # open at turn 40
+    pyrat watch game.json --turn last --screenshot end.png   # no window (works without a display)
+
+A file that is missing, malformed or truncated gives one line naming the file and the problem, and
+exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _turn(text: str) -> int | str:
+    if text == "last":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a turn number or 'last', got {text!r}") from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, got {text!r}") from None
+    if w < 100 or h < 100:
+        raise argparse.ArgumentTypeError(f"window size {w}x{h} is too small (at least 100x100)")
+    return w, h
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("replay", help="replay (pyrat-replay/1) or official trace file, .json or .json.gz")
+    parser.add_argument("--game", type=int, default=0, metavar="N",
+                        help="which game of a file that holds several (default: 0, the first)")
+    parser.add_argument("--turn", type=_turn, default=None, metavar="T",
+                        help="turn to show first, or to draw with --screenshot: a number (negative counts "
+                             "from the end) or 'last' (default: 0, or 'last' with --screenshot)")
+    parser.add_argument("--screenshot", metavar="OUT.png", default=None,
+                        help="draw the frame at --turn into this image file and exit, without a window")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="window or image size in pixels (default: fits the maze)")
+    parser.add_argument("--speed", type=float, default=8.0, help="turns per second when playing (default: 8)")
+    parser.add_argument("--paused", action="store_true", help="open paused instead of playing")
+
+
+def _fail(message: str) -> int:
+    print(f"pyrat watch: {message}", file=sys.stderr)
+    return 1
+
+
+def resolve_turn(turn: int | str | None, last: int, default: int = 0) -> int:
+    """A state index from ``--turn`` (None: ``default``; 'last'; negative counts from the end)."""
+    if turn is None:
+        return default
+    if turn == "last":
+        return last
+    t = int(turn)
+    if t < 0:
+        t += last + 1
+    if not 0 <= t <= last:
+        raise ValueError(f"turn {turn} is out of range: this game has turns 0 to {last}")
+    return t
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from ..replay import ReplayError, load_game_file
+
+    path = Path(args.replay)
+    try:
+        games = load_game_file(path)
+        if not 0 <= args.game < len(games):
+            raise ReplayError(f"{path}: no game {args.game}; the file holds {len(games)} game(s)")
+        replay = games[args.game]
+        from . import render
+
+        model = render.GameModel(replay, source=str(path), title=path.name)
+    except ReplayError as exc:
+        return _fail(str(exc))
+    if args.speed <= 0:
+        return _fail(f"--speed must be positive, got {args.speed}")
+    try:
+        turn = resolve_turn(args.turn, model.last, default=model.last if args.screenshot else 0)
+    except ValueError as exc:
+        return _fail(f"{path}: {exc}")
+    if args.screenshot:
+        return _screenshot(replay, path, turn, Path(args.screenshot), args.size)
+    return _window(replay, path, turn, args)
+
+
+def _screenshot(replay: dict, path: Path, turn: int, out: Path, size: tuple[int, int] | None) -> int:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from .render import draw_replay_frame
+
+    try:
+        surface = draw_replay_frame(replay, turn, size=size, source=str(path), title=path.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(surface, str(out))
+    except (OSError, pygame.error) as exc:
+        return _fail(f"{out}: cannot write the image ({exc})")
+    print(f"wrote {out} (turn {turn}, {surface.get_width()}x{surface.get_height()})")
+    return 0
+
+
+def _window(replay: dict, path: Path, turn: int, args: argparse.Namespace) -> int:
+    import pygame
+
+    from .app import ViewerApp, is_headless
+
+    try:
+        app = ViewerApp(replay, source=str(path), title=path.name, turn=turn,
+                        playing=not args.paused and args.turn is None, speed=args.speed, size=args.size)
+    except pygame.error as exc:
+        return _fail(f"cannot open a window ({exc}); use --screenshot OUT.png to draw a frame without one")
+    if is_headless():  # SDL fell back to drawing off screen: nobody would see the window
+        driver = pygame.display.get_driver()
+        app.close()
+        return _fail(f"no display to open a window on (video driver {driver!r}); "
+                     "use --screenshot OUT.png to draw a frame without one")
+    try:
+        return app.run()
+    finally:
+        app.close()
