@@ -404,14 +404,15 @@ class Game:
         n = self.n_players
         if len(actions) != n:
             raise ValueError(f"expected {n} actions, got {len(actions)}")
+        for p in range(n):  # check every action before changing anything, as GameBatch does
+            if not 0 <= actions[p] <= 4:
+                raise ValueError(f"action {actions[p]!r} of player {p} is not in 0..4")
         pos, mud_t, mud_c = self.pos, self.mud_target, self.mud_count
         if self.turn > 0:
             nbr, wt = self._nbr, self._wt
             for p in range(n):  # moves are decided on the same state, in player order
                 a = actions[p]
                 if a and mud_t[p] is None:
-                    if not 0 < a < 5:
-                        raise ValueError(f"action {a!r} of player {p} is not in 0..4")
                     w = wt[pos[p]][a]
                     if w == 1:
                         pos[p] = nbr[pos[p]][a]
@@ -469,20 +470,23 @@ class GameBatch:
         self.teams = teams
         self.team, self.n_teams = team_indices(teams)
         self.max_turns = max_turns
-        self.neighbors = np.empty((b, self.n_cells, 5), dtype=np.int32)
-        self.weights = np.empty((b, self.n_cells, 5), dtype=np.int16)
+        self.neighbors = np.empty((b, self.n_cells, 5), dtype=np.int64)
+        self.weights = np.empty((b, self.n_cells, 5), dtype=np.int64)
         k = max(len(c) for c in cheese)
         self.cheese_order = np.full((b, max(k, 1)), -1, dtype=np.int32)
-        self.pos = np.empty((b, n_players), dtype=np.int32)
-        self.mud_target = np.empty((b, n_players), dtype=np.int32)
-        self.mud_count = np.empty((b, n_players), dtype=np.int32)
+        # int64 throughout: mixing integer widths makes numpy cast on every operation.
+        self.pos = np.empty((b, n_players), dtype=np.int64)
+        self.mud_target = np.empty((b, n_players), dtype=np.int64)
+        self.mud_count = np.empty((b, n_players), dtype=np.int64)
         self.scores = np.empty((b, n_players), dtype=np.float64)
         self.cheese = np.empty((b, self.n_cells), dtype=bool)
-        self.n_cheese = np.empty(b, dtype=np.int32)
-        self.turn = np.empty(b, dtype=np.int32)
+        self.n_cheese = np.empty(b, dtype=np.int64)
+        self.turn = np.empty(b, dtype=np.int64)
         self.terminated = np.empty(b, dtype=bool)
         self.truncated = np.empty(b, dtype=bool)
         self._arange = np.arange(b)
+        self._base_tables = self._arange[:, None] * (self.n_cells * 5)  # row offsets in the flat maze tables
+        self._base_cells = self._arange[:, None] * self.n_cells          # row offsets in the flat cheese mask
         self.mazes: list[Maze] = [mazes[0]] * b
         self.initial_cheese: list[tuple[int, ...]] = [()] * b
         self.starts: list[tuple[int, ...]] = [()] * b
@@ -522,7 +526,7 @@ class GameBatch:
         self.scores[i] = 0.0
         self.turn[i] = 0
         self.truncated[i] = False
-        self.terminated[i] = len(cheese) == 0
+        self.terminated[i] = bool(self._ranking_over(np.array([i]))[0])
 
     def remaining_cheese(self, i: int) -> list[int]:
         """Cheese left in game i, in official order."""
@@ -530,18 +534,20 @@ class GameBatch:
         order = order[order >= 0]
         return [int(c) for c in order[self.cheese[i, order]]]
 
-    def team_scores(self) -> np.ndarray:
-        """``[B, T]`` team scores: sum in player order, rounded to 5 decimals, as the official game."""
-        out = np.zeros((self.batch_size, self.n_teams))
+    def team_scores(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """``[B, T]`` team scores (or for ``rows`` only): sum in player order, rounded to 5 decimals."""
+        scores = self.scores if rows is None else self.scores[rows]
+        out = np.zeros((len(scores), self.n_teams))
         for p in range(self.n_players):  # sequential sums: the same float additions as Python's sum
-            out[:, self.team[p]] = out[:, self.team[p]] + self.scores[:, p]
+            out[:, self.team[p]] = out[:, self.team[p]] + scores[:, p]
         return np.round(out, 5)
 
-    def _ranking_over(self) -> np.ndarray:
-        over = self.n_cheese == 0
+    def _ranking_over(self, rows: np.ndarray) -> np.ndarray:
+        """The end rule for the given rows (all cheese eaten, or the ranking decided)."""
+        over = self.n_cheese[rows] == 0
         if self.n_teams >= 2:
-            ts = self.team_scores()
-            rem = self.n_cheese.astype(np.float64)
+            ts = self.team_scores(rows)
+            rem = self.n_cheese[rows].astype(np.float64)
             s1, s2 = ts[:, :, None], ts[:, None, :]
             open_pair = (s1 == s2) | ((s1 < s2) & (s1 + rem[:, None, None] >= s2))
             open_pair &= ~np.eye(self.n_teams, dtype=bool)[None]
@@ -557,36 +563,52 @@ class GameBatch:
         actions = np.asarray(actions)
         if actions.shape != self.pos.shape:
             raise ValueError(f"actions must have shape {self.pos.shape}, got {actions.shape}")
-        if ((actions < 0) | (actions > 4)).any():
+        if actions.dtype != np.int64:
+            if actions.dtype.kind not in "iu":
+                raise ValueError(f"actions must be integers in 0..4, got dtype {actions.dtype}")
+            actions = actions.astype(np.int64)
+        if actions.min() < 0 or actions.max() > 4:
             raise ValueError("actions must be integers in 0..4")
         live = ~(self.terminated | self.truncated)
-        rows = self._arange[:, None]
         pos = self.pos
-        free = (self.mud_target < 0) & (live & (self.turn > 0))[:, None]
-        act = np.where(free, actions, 0)
-        w = self.weights[rows, pos, act]
-        target = self.neighbors[rows, pos, act]
-        self.pos = pos = np.where(w == 1, target, pos)
+        free = self.mud_target < 0
+        free &= (live & (self.turn > 0))[:, None]
+        # Flat indices into the [B, N, 5] maze tables: one `take` instead of 3-axis fancy indexing.
+        flat = pos * 5
+        flat += self._base_tables
+        flat += actions * free
+        w = self.weights.reshape(-1).take(flat)
+        target = self.neighbors.reshape(-1).take(flat)
+        pos = np.where(w == 1, target, pos)
         into_mud = w > 1
-        self.mud_target = np.where(into_mud, target, self.mud_target)
-        self.mud_count = np.where(into_mud, w, self.mud_count)
-        in_mud = (self.mud_target >= 0) & live[:, None]
-        self.mud_count = np.where(in_mud, self.mud_count - 1, self.mud_count)
-        arrive = in_mud & (self.mud_count == 0)
-        self.pos = pos = np.where(arrive, self.mud_target, pos)
-        self.mud_target = np.where(arrive, -1, self.mud_target)
+        if into_mud.any():
+            self.mud_target = np.where(into_mud, target, self.mud_target)
+            self.mud_count = np.where(into_mud, w, self.mud_count)
+        in_mud = self.mud_target >= 0
+        if in_mud.any():
+            in_mud &= live[:, None]
+            self.mud_count = self.mud_count - in_mud
+            arrive = in_mud & (self.mud_count == 0)
+            pos = np.where(arrive, self.mud_target, pos)
+            self.mud_target = np.where(arrive, -1, self.mud_target)
+        self.pos = pos
         self.turn = self.turn + live
-        on_cheese = self.cheese[rows, pos] & live[:, None]
+        on_cheese = self.cheese.reshape(-1).take(self._base_cells + pos)
+        on_cheese &= live[:, None]
         gains = np.zeros(self.scores.shape)
-        if on_cheese.any():
-            sharing = (pos[:, :, None] == pos[:, None, :]).sum(axis=2)
-            gains = np.where(on_cheese, 1.0 / sharing, 0.0)
-            self.scores = self.scores + gains
-            eaten_rows, eaten_players = np.nonzero(on_cheese)
-            eaten_cells = pos[eaten_rows, eaten_players]
-            self.cheese[eaten_rows, eaten_cells] = False
-            self.n_cheese = self.cheese.sum(axis=1, dtype=np.int32)
-        self.terminated = self.terminated | (live & self._ranking_over())
+        ate = np.flatnonzero(on_cheese.any(axis=1))
+        if len(ate):
+            # Work on the few games where cheese was eaten this turn.
+            p, oc = pos[ate], on_cheese[ate]
+            sharing = (p[:, :, None] == p[:, None, :]).sum(axis=2)
+            g = np.where(oc, 1.0 / sharing, 0.0)
+            gains[ate] = g
+            self.scores[ate] += g
+            r, pl = np.nonzero(oc)
+            self.cheese[ate[r], p[r, pl]] = False
+            self.n_cheese[ate] = self.cheese[ate].sum(axis=1)
+            # Only games whose scores or cheese changed can end by the rules this turn.
+            self.terminated[ate] |= self._ranking_over(ate)
         if self.max_turns is not None:
             self.truncated = self.truncated | (live & ~self.terminated & (self.turn - 1 >= self.max_turns))
         return gains
