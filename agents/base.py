@@ -38,6 +38,7 @@ class GameContext:
     turn_time: float | None = None            # seconds allowed per ``act`` (None: no limit)
     teams: tuple | None = None
     game: Game | None = None       # the game at turn 0 (a copy)
+    names: tuple[str, ...] | None = None      # every player's name, in seat order (the replay's names)
 
 
 class Agent:

@@ -1,0 +1,223 @@
+"""Tournament settings: who plays (`AgentEntry`), on what (`TournamentConfig`), under which limits (`Limits`).
+
+The tournament id is a digest of everything that decides the games: the agents (name, spec and a
+digest of their file), the game settings, the number of games per pair, the seed, the turn limit
+and the time, memory and CPU limits. Running the same command again finds the same id and resumes;
+changing any of these (or a student's file) starts another tournament in the same database. How
+the games are run (workers, backend, database and replay paths) is not part of the id.
+
+Agent specs are read here without importing them (a student's file is only ever imported inside
+an agent's own process). ``NAME=SPEC`` names an agent; otherwise the name comes from the spec: a
+built-in name as it is, a file or checkpoint by its stem, ``module:Class`` by the class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from pyrat_env.mazes import GameConfig, preset
+
+from ..match import unique_names
+
+CHECKPOINT_SUFFIXES = (".zip", ".pt", ".onnx")
+DEFAULT_MAX_TURNS = 1000
+_NAME_RE = re.compile(r"^([A-Za-z0-9_.\-]+)=(.+)$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an agent may use. Times in seconds; ``None`` for memory or CPU means no limit."""
+
+    preprocessing_time: float = 3.0
+    turn_time: float = 0.1
+    max_consecutive_timeouts: int = 10   # that many timeouts in a row forfeit the game (0: never)
+    memory_mb: int | None = 4096         # address space of the agent's process (RLIMIT_AS)
+    cpu_seconds: float | None = 600.0    # CPU time of the agent's process in one game (RLIMIT_CPU)
+    # not part of the tournament id: they only bound how long a broken agent can hold a game up
+    end_time: float = 1.0                # for ``end`` (postprocessing)
+    load_time: float = 60.0              # to start the process and import the agent
+    output_limit: int = 8192             # bytes of an agent's output kept per game
+
+    IDENTITY = ("preprocessing_time", "turn_time", "max_consecutive_timeouts", "memory_mb", "cpu_seconds")
+
+    def __post_init__(self) -> None:
+        if self.turn_time <= 0 or self.preprocessing_time <= 0:
+            raise ValueError("turn_time and preprocessing_time must be > 0 (agents in their own processes "
+                             "are always timed)")
+        if self.max_consecutive_timeouts < 0:
+            raise ValueError("max_consecutive_timeouts must be >= 0")
+
+    def identity(self) -> dict:
+        return {k: getattr(self, k) for k in self.IDENTITY}
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """One participant: its display ``name``, its ``spec`` as given, what its process loads (``run_spec``)."""
+
+    name: str
+    spec: str
+    run_spec: str
+    digest: str | None = None   # sha256 of the agent's file (a .py file or a checkpoint)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    """A round robin: every pair of agents plays ``games_per_pair`` games, in seat-swapped pairs."""
+
+    agents: tuple[AgentEntry, ...]
+    games_per_pair: int = 2
+    game: GameConfig = field(default_factory=lambda: preset("official"))
+    seed: int = 0
+    max_turns: int | None = DEFAULT_MAX_TURNS
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agents", tuple(self.agents))
+        if len(self.agents) < 2:
+            raise ValueError("a tournament needs at least two agents")
+        names = [a.name for a in self.agents]
+        if len(set(names)) != len(names):
+            raise ValueError(f"agent names must be unique, got {names}")
+        if self.games_per_pair < 2 or self.games_per_pair % 2:
+            raise ValueError(f"games_per_pair must be even and >= 2 (games come in seat-swapped pairs), "
+                             f"got {self.games_per_pair}")
+        if self.game.n_players != 2 or self.game.teams is not None:
+            raise ValueError("tournament games are two-player games without teams")
+        if self.max_turns is not None and self.max_turns < 1:
+            raise ValueError("max_turns must be >= 1 or None")
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.agents]
+
+    def identity(self) -> dict:
+        """Everything that decides the games (hashed into the tournament id)."""
+        return {"agents": [[a.name, a.spec, a.digest] for a in self.agents], "game": self.game.to_dict(),
+                "games_per_pair": self.games_per_pair, "seed": int(self.seed), "max_turns": self.max_turns,
+                "limits": self.limits.identity()}
+
+    @property
+    def tournament_id(self) -> str:
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return {"agents": [a.to_dict() for a in self.agents], "game": self.game.to_dict(),
+                "games_per_pair": self.games_per_pair, "seed": int(self.seed), "max_turns": self.max_turns,
+                "limits": {f.name: getattr(self.limits, f.name) for f in fields(Limits)}}
+
+
+# -- agent specs, without importing them -------------------------------------------------------------------
+def _split_target(spec: str) -> tuple[str, str | None]:
+    """``path/file.py:Class`` -> (``path/file.py``, ``Class``); a Windows drive letter is no class."""
+    left, sep, right = spec.rpartition(":")
+    if sep and not (len(left) == 1 and left.isalpha()):
+        return left, (right or None)
+    return spec, None
+
+
+def _is_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or os.sep in target or \
+        target.lower().endswith(CHECKPOINT_SUFFIXES)
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def describe_agent(spec: str, base_dir: str | os.PathLike | None = None) -> AgentEntry:
+    """An `AgentEntry` for ``[NAME=]SPEC``; relative file paths are taken from ``base_dir`` (default: cwd)."""
+    spec = str(spec).strip()
+    if not spec:
+        raise ValueError("empty agent spec")
+    m = _NAME_RE.match(spec)
+    name = None
+    if m and not _is_path(m.group(1)):
+        name, spec = m.group(1), m.group(2).strip()
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    target, cls = _split_target(spec)
+    run_spec, digest = spec, None
+    if _is_path(target):
+        path = Path(target).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        path = path.resolve()
+        digest = _file_digest(path)
+        run_spec = str(path) + (f":{cls}" if cls else "")
+        default = Path(target).stem
+    elif cls:
+        default = cls
+    else:
+        default = spec
+    return AgentEntry(name=name or default, spec=spec, run_spec=run_spec, digest=digest)
+
+
+def describe_agents(specs, base_dir: str | os.PathLike | None = None) -> tuple[AgentEntry, ...]:
+    """Entries for several specs; names that collide become ``name#1``, ``name#2``..."""
+    entries = [describe_agent(s, base_dir) for s in specs]
+    named = [(_NAME_RE.match(str(s).strip()) is not None) for s in specs]
+    names = unique_names([e.name for e in entries])
+    out = []
+    for e, new, explicit in zip(entries, names, named):
+        if new != e.name and explicit:
+            raise ValueError(f"agent name {e.name!r} is given twice")
+        out.append(AgentEntry(new, e.spec, e.run_spec, e.digest))
+    return tuple(out)
+
+
+# -- TOML --------------------------------------------------------------------------------------------------
+TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend",
+             "ray_address", "limits", "game"}
+
+
+def load_toml(path: str | os.PathLike) -> dict:
+    """Read a tournament file; paths in it (agents, db, replay_dir) are relative to the file's folder.
+
+    Keys: ``agents`` (list of specs), ``games_per_pair``, ``preset``, ``seed``, ``max_turns`` (0: none),
+    ``db``, ``replay_dir``, ``workers``, ``backend``, ``ray_address``, a ``[limits]`` table (fields of
+    `Limits`) and a ``[game]`` table (fields of `GameConfig`, over the preset).
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    unknown = set(data) - TOML_KEYS
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(TOML_KEYS))}")
+    limits = data.get("limits", {})
+    bad = set(limits) - {f.name for f in fields(Limits)}
+    if bad:
+        raise ValueError(f"{path}: unknown [limits] key(s) {', '.join(sorted(bad))}")
+    data["base_dir"] = str(path.resolve().parent)
+    for key in ("db", "replay_dir"):
+        if key in data and not Path(data[key]).is_absolute():
+            data[key] = str(path.resolve().parent / data[key])
+    return data
+
+
+def game_config(preset_name: str = "official", overrides: dict | None = None) -> GameConfig:
+    """A preset with some fields changed (lists become tuples)."""
+    cfg = preset(preset_name)
+    if overrides:
+        known = set(GameConfig.__dataclass_fields__)
+        bad = set(overrides) - known
+        if bad:
+            raise ValueError(f"unknown game setting(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
+        cfg = GameConfig.from_dict(dict(cfg.to_dict(), **overrides))
+    return cfg

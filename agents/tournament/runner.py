@@ -1,0 +1,279 @@
+"""Run a tournament: schedule, play (threads on this machine, or a Ray cluster), record, resume, rate.
+
+`run_tournament` plays every scheduled game (`agents.tournament.schedule`) that the database does
+not hold yet, ``workers`` at a time, each with its agents in their own processes
+(`agents.tournament.game`). The runner's own thread writes each finished game: first its replay
+(atomically), then its row (one transaction). Stopping it at any moment, even with ``kill -9``,
+loses at most the games in progress; running the same command again plays exactly those (their
+seeds come from the tournament seed) and then reports the complete standings.
+
+Backends: ``local`` runs games in threads of this process (the agents' processes do the work; a
+thread only waits on pipes and steps the engine). ``ray`` sends each game to a Ray cluster as a
+task (``pip install "pyrat-rl[ray]"``; ``ray_address`` as for ``ray.init``, or a local instance):
+the package, and the agents' files at the same paths, must be on every node. Both give the same
+games for the same seed.
+
+Fair timing: each game runs two agent processes that think at the same time, so more than
+``cores / 2`` workers make agents compete for the CPU and may cost them turns.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyrat_env.replay import save_replay
+
+from .config import AgentEntry, TournamentConfig
+from .game import GameInterrupted, GameTask, play_isolated_game
+from .process import AgentGone, AgentProcess
+from .schedule import ScheduledGame, make_schedule
+from .standings import pair_matrix, standings
+from .store import TournamentStore
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass
+class TournamentOutcome:
+    """What a run leaves: the counts, the standings (best first) and the per-pair matrix."""
+
+    tournament_id: str
+    scheduled: int
+    games: int                      # games recorded for this tournament, all runs included
+    played: int                     # games played by this run
+    failed: list[str] = field(default_factory=list)   # games that could not be played (runner errors)
+    standings: list[dict] = field(default_factory=list)
+    matrix: dict | None = None
+    seconds: float = 0.0
+    db: str = ""
+    replay_dir: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.games == self.scheduled
+
+    def to_dict(self) -> dict:
+        return {"tournament": self.tournament_id, "games": self.games, "scheduled": self.scheduled,
+                "played": self.played, "complete": self.complete, "failed": self.failed,
+                "standings": self.standings, "matrix": self.matrix, "seconds": round(self.seconds, 2),
+                "db": self.db, "replay_dir": self.replay_dir, "warnings": self.warnings}
+
+
+def default_replay_dir(db: str | os.PathLike, tournament_id: str) -> Path:
+    db = Path(db)
+    return db.parent / f"{db.stem}-replays" / tournament_id
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "agent"
+
+
+def make_task(config: TournamentConfig, game: ScheduledGame) -> GameTask:
+    """The `GameTask` of a scheduled game (agents in seat order)."""
+    seats = game.seats
+    agents = [config.agents[i] for i in seats]
+    return GameTask(index=game.index, key=game.key, seed=game.seed, swap=game.swap, game=config.game.to_dict(),
+                    max_turns=config.max_turns, run_specs=tuple(a.run_spec for a in agents),
+                    specs=tuple(a.spec for a in agents), names=tuple(a.name for a in agents),
+                    agent_seeds=tuple(tuple(game.agent_seed(i)) for i in seats), limits=config.limits)
+
+
+def check_agents(entries: tuple[AgentEntry, ...], config: TournamentConfig) -> dict[str, str]:
+    """Load every agent once, each in its own process, at the same time; ``{name: problem}`` for those that fail."""
+    lim = config.limits
+    procs = [AgentProcess(e.run_spec, lim.memory_mb, lim.cpu_seconds, 2048) for e in entries]
+    problems: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + lim.load_time
+        for e, p in zip(entries, procs):
+            try:
+                p.spawn()
+                p.request("load", deadline, spec=e.run_spec, memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds)
+            except (OSError, AgentGone) as exc:
+                problems[e.name] = str(exc)
+        for e, p in zip(entries, procs):
+            if e.name in problems:
+                continue
+            try:
+                r = p.reply(deadline)
+            except AgentGone as exc:
+                problems[e.name] = exc.message
+                continue
+            if r is None:
+                problems[e.name] = f"not loaded within {lim.load_time:g} s"
+            elif not r.get("ok"):
+                problems[e.name] = str(r.get("message", "cannot load"))
+    finally:
+        for p in procs:
+            p.kill()
+    return problems
+
+
+# -- backends: each yields (scheduled game, record or exception) as games finish ----------------------------
+def _local_games(tasks: list[tuple[ScheduledGame, GameTask]], workers: int,
+                 stop: threading.Event) -> Iterator[tuple[ScheduledGame, dict | BaseException]]:
+    todo = iter(tasks)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="game") as pool:
+        running: dict = {}
+
+        def submit_next() -> None:
+            for game, task in todo:
+                running[pool.submit(play_isolated_game, task, stop)] = game
+                return
+
+        for _ in range(max(1, workers)):
+            submit_next()
+        completed = False
+        try:
+            while running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in sorted(finished, key=lambda f: running[f].index):
+                    game = running.pop(fut)
+                    exc = fut.exception()
+                    if not stop.is_set():
+                        submit_next()
+                    yield game, (exc if exc is not None else fut.result())
+            completed = True
+        finally:
+            if not completed:
+                stop.set()   # an early exit (Ctrl-C, an error in the caller): the games in progress stop and clean up
+
+
+def _ray_play(task: GameTask) -> dict:
+    return play_isolated_game(task)
+
+
+def _ray_games(tasks: list[tuple[ScheduledGame, GameTask]], workers: int, address: str | None,
+               stop: threading.Event) -> Iterator[tuple[ScheduledGame, dict | BaseException]]:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray backend needs Ray: pip install 'pyrat-rl[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_play)
+    todo = iter(tasks)
+    running: dict = {}
+
+    def submit_next() -> None:
+        for game, task in todo:
+            running[remote.remote(task)] = game
+            return
+
+    limit = max(1, workers)
+    for _ in range(limit):
+        submit_next()
+    try:
+        while running:
+            ready, _ = ray.wait(list(running), num_returns=1)
+            ref = ready[0]
+            game = running.pop(ref)
+            try:
+                result: dict | BaseException = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - a lost node or a runner bug: report the game, go on
+                result = exc
+            if not stop.is_set():
+                submit_next()
+            yield game, result
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+
+
+# -- the tournament --------------------------------------------------------------------------------------------
+def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: str | os.PathLike | None = None,
+                   workers: int = 1, backend: str = "local", ray_address: str | None = None, progress: bool = True,
+                   bootstrap: int = 1000, check: bool = True, stop: threading.Event | None = None,
+                   log: Callable[[str], None] | None = None) -> TournamentOutcome:
+    """Play what is left of the tournament, record it, and return the standings."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    stop = stop or threading.Event()
+    t0 = time.monotonic()
+    tid = config.tournament_id
+    schedule = make_schedule(len(config.agents), config.games_per_pair, config.seed)
+    db = Path(db)
+    out_dir = Path(replay_dir) if replay_dir is not None else default_replay_dir(db, tid)
+    outcome = TournamentOutcome(tournament_id=tid, scheduled=len(schedule), games=0, played=0, db=str(db),
+                                replay_dir=str(out_dir))
+    with TournamentStore(db) as store:
+        store.ensure_tournament(tid, config.to_dict(), len(schedule))
+        done = store.done_keys(tid)
+        todo = [g for g in schedule if g.key not in done]
+        if todo and check:
+            for name, problem in check_agents(config.agents, config).items():
+                msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
+                outcome.warnings.append(msg)
+                log(msg)
+        tasks = [(g, make_task(config, g)) for g in todo]
+        bar = None
+        if progress and todo:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(schedule), initial=len(schedule) - len(todo), unit="game", file=sys.stderr,
+                       desc=f"tournament {tid[:8]}", dynamic_ncols=True, smoothing=0.1)
+        games = _local_games(tasks, workers, stop) if backend == "local" else \
+            _ray_games(tasks, workers, ray_address, stop)
+        try:
+            for game, result in games:
+                if isinstance(result, GameInterrupted):
+                    continue
+                if isinstance(result, BaseException):
+                    outcome.failed.append(game.key)
+                    log(f"error: game {game.key} could not be played: {type(result).__name__}: {result}")
+                    continue
+                seats = game.seats
+                names = [config.agents[i].name for i in seats]
+                path = out_dir / f"game_{game.index:04d}_{_safe(names[0])}_vs_{_safe(names[1])}.json.gz"
+                save_replay(result["replay"], path)          # the replay first, then the row
+                store.record_game(tid, game, seats, result, _relative(path, db.parent))
+                outcome.played += 1
+                if bar is not None:
+                    w = result["winner"]
+                    bar.set_postfix_str(f"{names[0]} v {names[1]}: {'draw' if w is None else w + ' won'}",
+                                        refresh=False)
+                    bar.update(1)
+        finally:
+            close = getattr(games, "close", None)
+            if close is not None:
+                close()
+            if bar is not None:
+                bar.close()
+        agents = [{"name": a.name, "spec": a.spec} for a in config.agents]
+        rows = store.games(tid)
+        outcome.games = len(rows)
+        outcome.standings = standings(agents, rows, bootstrap=bootstrap, seed=config.seed)
+        outcome.matrix = pair_matrix(agents, rows)
+    outcome.seconds = time.monotonic() - t0
+    return outcome
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path.resolve(), base.resolve())
+    except ValueError:  # another drive
+        return str(path.resolve())
+
+
+def tournament_standings(db: str | os.PathLike, tournament: str | None = None,
+                         bootstrap: int = 1000) -> tuple[dict, list[dict], dict]:
+    """``(tournament info, standings, matrix)`` of a recorded tournament (the latest one by default)."""
+    with TournamentStore(db) as store:
+        tid = store.resolve_id(tournament)
+        info = store.tournament(tid)
+        agents = [{"name": a["name"], "spec": a["spec"]} for a in info["agents"]]
+        rows = store.games(tid)
+    return info, standings(agents, rows, bootstrap=bootstrap, seed=int(info["seed"])), pair_matrix(agents, rows)

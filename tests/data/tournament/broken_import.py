@@ -1,0 +1,9 @@
+"""A misbehaving agent for the tournament tests: its file fails to import."""
+
+from agents.base import Agent
+
+raise RuntimeError("this submission does not even import")
+
+
+class BrokenAgent(Agent):
+    name = "broken"
