@@ -7,9 +7,11 @@ connected; walls are the shuffled non-spanning-tree edges; mud is a share of the
 The counts follow pyrat-game's formulas exactly: ``int(W*H*cell%/100)`` cells,
 ``int(non_tree_edges*wall%/100)`` walls, ``int(edges*mud%/100)`` mud edges.
 
-Connectivity is kept cheaply with a local test: a cell may be removed when its remaining grid
-neighbours stay linked through the ring of 8 cells around it (a "simple point"), which can never
-disconnect the maze; a global check is the fallback when no such cell is left.
+Connectivity is kept with an exact test that costs a few look-ups instead of a search of the maze:
+a cell may be removed unless two of the gaps between its kept neighbours (around its ring of 8
+cells) belong to the same 8-connected group of holes and outside, which would close a loop of
+holes around kept cells. So exactly the cells pyrat-game would accept can go (pyrat-game removes
+a cell, searches the whole maze and puts the cell back if it is disconnected).
 
 With ``symmetric=True`` holes, walls, mud, cheese and corner starts are invariant under a
 180-degree rotation (cell ``i`` <-> ``N - 1 - i``), for fair two-player games.
@@ -33,35 +35,43 @@ NAMED_STARTS = ("center", "top_left", "top_right", "bottom_left", "bottom_right"
 _RING = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
 
 
-def _simple_point_table() -> tuple[bool, ...]:
-    """For each 8-bit ring pattern: can the centre be removed without disconnecting its neighbours?"""
-    table = []
+def _ring_gap_table() -> tuple[tuple[int, ...] | None, ...]:
+    """For each 8-bit ring pattern (bit i set: ring cell i kept), one ring position per gap, or None.
+
+    The kept ring cells that touch the centre by a side form k runs around the ring; between two runs
+    lies a gap of holes, all 8-connected to each other. ``None``: no kept side neighbour (k = 0).
+    ``()``: k <= 1, the centre can always go. Otherwise one hole position per gap (k of them).
+    """
+    table: list[tuple[int, ...] | None] = []
     for code in range(256):
         bits = [(code >> i) & 1 for i in range(8)]
         if not any(bits[i] for i in (0, 2, 4, 6)):
-            table.append(False)
+            table.append(None)
             continue
         if all(bits):
-            table.append(True)
+            table.append(())
             continue
-        # Count maximal runs of kept ring cells that contain a 4-neighbour (the ring is cyclic).
+        # Walk once around the ring from a hole (the walk ends on it); a run "counts" when it holds a
+        # side cell (even position). Each counted run is recorded with the gap that precedes it.
         start = bits.index(0)
-        runs_with_side, in_run, has_side = 0, False, False
+        runs, gaps = 0, []
+        in_run, has_side, gap_rep = False, False, start
         for k in range(1, 9):
             i = (start + k) % 8
             if bits[i]:
                 in_run = True
                 has_side |= i % 2 == 0
-            elif in_run:
-                runs_with_side += has_side
+            else:
+                if in_run and has_side:
+                    runs += 1
+                    gaps.append(gap_rep)
+                    gap_rep = i
                 in_run, has_side = False, False
-        if in_run:
-            runs_with_side += has_side
-        table.append(runs_with_side == 1)
+        table.append(() if runs <= 1 else tuple(gaps))
     return tuple(table)
 
 
-_SIMPLE = _simple_point_table()
+_RING_GAPS = _ring_gap_table()
 
 
 @functools.lru_cache(maxsize=64)
@@ -74,54 +84,82 @@ def _grid_edges(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Grid:
-    """The kept cells during hole carving, padded by one cell so ring look-ups need no bounds checks."""
+    """The kept cells during hole carving, padded by one cell so ring look-ups need no bounds checks.
+
+    Holes and the outside of the grid (the padding, one node) are kept in a union-find of their
+    8-connected components: holes only grow, so components only merge, and the exact removability
+    test of a cell is a few look-ups (see `removable`).
+    """
 
     def __init__(self, width: int, height: int) -> None:
         self.w, self.h = width, height
         self.pw = width + 2
-        self.kept = bytearray((width + 2) * (height + 2))
+        size = (width + 2) * (height + 2)
+        self.kept = bytearray(size)
         for r in range(height):
             start = (r + 1) * self.pw + 1
             self.kept[start:start + width] = b"\x01" * width
         self.ring = [dr * self.pw + dc for dr, dc in _RING]
+        # Every padding cell starts in the component of padding cell 0: the outside is one hole.
+        parent = list(range(size))
+        parent[: self.pw] = parent[size - self.pw:] = [0] * self.pw
+        parent[self.pw - 1::self.pw] = [0] * (height + 2)
+        parent[::self.pw] = [0] * (height + 2)
+        self.parent = parent
 
     def padded(self, cell: int) -> int:
         r, c = divmod(cell, self.w)
         return (r + 1) * self.pw + c + 1
 
-    def removable(self, cell: int) -> bool:
+    def _root(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def removable(self, cell: int, also_removed: int = -1) -> bool:
+        """Can ``cell`` become a hole without disconnecting the kept cells (after ``also_removed``, if given)?
+
+        Exact, by the (4, 8) duality of grids: with the cell's side-touching kept neighbours in k runs
+        around its ring (k gaps of holes between them), removing it leaves the kept cells connected
+        if and only if the k gaps lie in k different 8-connected components of holes and outside.
+        (k = 1 is always fine; two gaps in one component close a loop of holes around kept cells.)
+        """
         p = self.padded(cell)
         k = self.kept
+        q = self.padded(also_removed) if also_removed >= 0 else -1
         code = 0
         for i, off in enumerate(self.ring):
-            code |= k[p + off] << i
-        return _SIMPLE[code]
+            if k[p + off] and p + off != q:
+                code |= 1 << i
+        gaps = _RING_GAPS[code]
+        if gaps is None:
+            return False
+        if not gaps:
+            return True
+        roots = [self._root(p + self.ring[g]) for g in gaps]
+        if q >= 0:  # ``also_removed`` joins the components of the holes around it into one
+            merged = {q} | {self._root(q + off) for off in self.ring if not k[q + off]}
+            roots = [-1 if r in merged else r for r in roots]
+        return len(set(roots)) == len(roots)
 
-    def set(self, cell: int, value: int) -> None:
-        self.kept[self.padded(cell)] = value
+    def remove(self, cell: int) -> None:
+        """Make ``cell`` a hole, joining it to the holes (and outside) around it."""
+        p = self.padded(cell)
+        self.kept[p] = 0
+        for off in self.ring:
+            if not self.kept[p + off]:
+                a, b = self._root(p), self._root(p + off)
+                if a != b:
+                    self.parent[a] = b
+
+    def is_kept(self, cell: int) -> bool:
+        return bool(self.kept[self.padded(cell)])
 
     def mask(self) -> np.ndarray:
         arr = np.frombuffer(bytes(self.kept), dtype=np.uint8).reshape(self.h + 2, self.pw)
         return arr[1:-1, 1:-1].astype(bool).ravel()
-
-
-def _connected_without(mask: np.ndarray, width: int, height: int, removed: list[int]) -> bool:
-    """Global check: are the kept cells, minus ``removed``, still connected (4-neighbourhood)?"""
-    m = mask.copy()
-    m[removed] = False
-    cells = np.flatnonzero(m)
-    if len(cells) == 0:
-        return False
-    seen = {int(cells[0])}
-    stack = [int(cells[0])]
-    while stack:
-        c = stack.pop()
-        r, col = divmod(c, width)
-        for nb, ok in ((c - width, r > 0), (c + width, r < height - 1), (c - 1, col > 0), (c + 1, col < width - 1)):
-            if ok and m[nb] and nb not in seen:
-                seen.add(nb)
-                stack.append(nb)
-    return len(seen) == len(cells)
 
 
 def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int, algorithm: str,
@@ -169,18 +207,7 @@ def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int,
             else:
                 break
         elif not cand:
-            # Every candidate failed the local test: fall back to a global connectivity check.
-            mask = grid.mask()
-            pair = None
-            for v in sorted(blocked):
-                p = [v] if not symmetric or n - 1 - v == v else [v, n - 1 - v]
-                if _connected_without(mask, width, height, p):
-                    pair = p
-                    break
-            if pair is None:
-                break  # keep more cells than asked rather than disconnect the maze
-            blocked.discard(pair[0])
-            put_back(pair[0])
+            break  # no cell can go without disconnecting the maze: keep more cells than asked
         else:
             if draw == len(uniforms):
                 uniforms, draw = rng.random(4 * n).tolist(), 0
@@ -201,16 +228,14 @@ def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int,
             pair = [v] if not symmetric or n - 1 - v == v else [v, n - 1 - v]
             ok = grid.removable(v)
             if ok and len(pair) == 2:
-                grid.set(v, 0)
-                ok = pair[1] in where and grid.removable(pair[1])
-                grid.set(v, 1)
+                ok = pair[1] in where and grid.removable(pair[1], also_removed=v)
             if not ok:
                 take_out(v)
                 blocked.add(v)
                 continue
         changed = []
         for c in pair:
-            grid.set(c, 0)
+            grid.remove(c)
             if c in where:
                 take_out(c)
             kept_count -= 1
@@ -225,7 +250,7 @@ def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int,
                         if nb in frontier or (nb in where):
                             frontier[nb] = lost[nb] * lost[nb]
         for nb in changed:  # their ring changed: set-aside cells may have become removable
-            if nb in blocked and grid.kept[grid.padded(nb)]:
+            if nb in blocked and grid.is_kept(nb):
                 blocked.discard(nb)
                 put_back(nb)
     return grid.mask()
@@ -236,12 +261,18 @@ def _grow_from_centre(rng: np.random.Generator, width: int, height: int, target:
     n = width * height
     kept = np.zeros(n, dtype=bool)
     frontier = [(height // 2) * width + width // 2]
+    # With even sides no cell touches its rotated image: the first step takes the central 2x2 block
+    # (two rotated pairs), else the two halves grown from diagonal neighbours may never join.
+    block = symmetric and width % 2 == 0 and height % 2 == 0
     count = 0
     while count < target and frontier:
         v = frontier.pop(int(rng.integers(len(frontier))))
         if kept[v]:
             continue
-        for c in ((v, n - 1 - v) if symmetric else (v,)):
+        cells = (v, n - 1 - v) if symmetric else (v,)
+        if block:
+            cells, block = cells + (v - 1, n - v), False
+        for c in cells:
             if not kept[c]:
                 kept[c] = True
                 count += 1
@@ -336,7 +367,7 @@ def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, c
             lower = np.minimum(mud_edges, mirror[mud_edges])
             weight[mud_edges] = weight[lower]
     weights = np.zeros((n, 5), dtype=np.int16)
-    horizontal = (eb[edges] - ea[edges]) == 1
+    horizontal = (eb[edges] - ea[edges]) != width  # not `== 1`: in a 1-wide grid vertical edges differ by 1
     for sel, fwd, back in ((horizontal, EAST, WEST), (~horizontal, SOUTH, NORTH)):
         e = edges[sel]
         weights[ea[e], fwd] = weight[e]
