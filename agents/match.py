@@ -40,9 +40,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pyrat_env.engine import ACTION_NAMES, Game
+from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, GameSetup, new_game, preset
-from pyrat_env.replay import REPLAY_FORMAT, SOFTWARE, load_game_file, maze_from_game, save_replay, utc_now
+from pyrat_env.replay import (
+    ACTION_STAT_KEYS,
+    finish_replay,
+    game_result,
+    load_game_file,
+    maze_from_game,
+    save_replay,
+    start_replay,
+)
 
 from .base import Agent, GameContext, to_action_index
 
@@ -197,13 +205,7 @@ def _agent_label(agent: Agent) -> str:
     return str(getattr(agent, "name", None) or type(agent).__name__)
 
 
-def _end_reason(game: Game) -> str:
-    if game.truncated:
-        return "max_turns"
-    return "all_cheese_eaten" if not game.cheese else "ranking_decided"
-
-
-_ACTION_KEYS = ("nothing", "north", "east", "south", "west", "mud", "error", "miss", "wall")
+_ACTION_KEYS = ACTION_STAT_KEYS
 
 
 # -- one game --------------------------------------------------------------------------------------------
@@ -256,16 +258,11 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
         config = setup.config.to_dict() if config_in_replay else None
         if config is not None and max_turns is not None:
             config["max_turns"] = max_turns
-        replay = {
-            "format": REPLAY_FORMAT, "width": setup.maze.width, "height": setup.maze.height,
-            "maze": setup.maze.to_dict(), "cheese": list(setup.cheese),
-            "players": [{"name": names[p], "team": team_labels[p], "agent": specs[p], "start": setup.starts[p],
-                         "actions": actions_log[p], "think_times": think[p], "preprocessing_time": None,
-                         "timeouts": 0, "errors": errors[p]} for p in range(n)],
-            "states": [game.snapshot(names)], "stats": None, "config": config,
-            "seed": None if seed is None else int(seed), "result": None,
-            "created": utc_now(), "software": SOFTWARE,
-        }
+        replay = start_replay(setup.maze, setup.cheese, setup.starts, names, team_labels, specs,
+                              game.snapshot(names), config, seed)
+        for p in range(n):  # the replay shares the logs this loop appends to
+            pl = replay["players"][p]
+            pl["actions"], pl["think_times"], pl["errors"] = actions_log[p], think[p], errors[p]
 
     try:
         # turn 0: preprocessing
@@ -340,18 +337,10 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
                     observer(replay)
 
         # the result
-        reason = _end_reason(game)
+        result_dict = game_result(game, names, team_labels)
+        reason, winner = result_dict["reason"], result_dict["winner"]
         scores = [float(s) for s in game.scores]
-        ts_values = game.team_scores()
-        team_order = list(dict.fromkeys(team_labels))
-        team_scores = {t: float(s) for t, s in zip(team_order, ts_values)}
-        best = max(team_scores.values())
-        leaders = [t for t, s in team_scores.items() if s == best]
-        winner = leaders[0] if len(leaders) == 1 and len(team_scores) > 1 else None
-        if len(team_scores) == 1:
-            winner = team_order[0]
-        result_dict = {"scores": dict(zip(names, scores)), "team_scores": team_scores, "winner": winner,
-                       "draw": winner is None, "reason": reason, "turns": game.moves_played}
+        team_scores = result_dict["team_scores"]
         pyrat_stats = {"players": {names[p]: {"score": scores[p], "preprocessing_duration": prep_times[p],
                                               "turn_durations": list(durations[p]), "team": team_labels[p],
                                               "actions": dict(counts[p])} for p in range(n)},
@@ -371,12 +360,7 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
             r.close()
 
     if building:
-        for p in range(n):
-            pl = replay["players"][p]
-            pl["preprocessing_time"] = None if prep_times[p] is None else round(prep_times[p], 6)
-            pl["timeouts"] = timeouts[p]
-        replay["stats"] = {"turns": game.moves_played, "scores": dict(zip(names, scores))}
-        replay["result"] = result_dict
+        finish_replay(replay, result_dict, prep_times, timeouts)
         if observer is not None:
             observer(replay)
     return MatchResult(names=list(names), specs=list(specs), teams=list(team_labels), scores=scores,

@@ -161,3 +161,62 @@ def save_replay(replay: Mapping, path: str | os.PathLike) -> Path:
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# -- building replays (shared by the match runner and the tournament) -------------------------------------
+ACTION_STAT_KEYS = ("nothing", "north", "east", "south", "west", "mud", "error", "miss", "wall")
+
+
+def start_replay(maze: Maze, cheese, starts, names, teams, agents, first_state: dict,
+                 config: dict | None, seed: int | None) -> dict:
+    """A replay under construction: every key of the format, ``states`` holding the turn-0 state.
+
+    ``players[p]["actions"]``, ``["think_times"]`` and ``["errors"]`` are fresh lists the caller appends
+    to; ``stats`` and ``result`` are filled in by `finish_replay`.
+    """
+    n = len(starts)
+    return {
+        "format": REPLAY_FORMAT, "width": maze.width, "height": maze.height,
+        "maze": maze.to_dict(), "cheese": [int(c) for c in cheese],
+        "players": [{"name": names[p], "team": teams[p], "agent": agents[p], "start": int(starts[p]),
+                     "actions": [], "think_times": [], "preprocessing_time": None,
+                     "timeouts": 0, "errors": []} for p in range(n)],
+        "states": [first_state], "stats": None, "config": config,
+        "seed": None if seed is None else int(seed), "result": None,
+        "created": utc_now(), "software": SOFTWARE,
+    }
+
+
+def end_reason(game) -> str:
+    """Why a finished `Game` ended: ``max_turns``, ``all_cheese_eaten`` or ``ranking_decided``."""
+    if game.truncated:
+        return "max_turns"
+    return "all_cheese_eaten" if not game.cheese else "ranking_decided"
+
+
+def game_result(game, names, teams) -> dict:
+    """The ``result`` of a finished game: scores, team scores, winner (a team label) or draw, reason, turns.
+
+    With one team, that team wins; otherwise the single team with the best score, or a draw.
+    """
+    scores = [float(s) for s in game.scores]
+    team_order = list(dict.fromkeys(teams))
+    team_scores = {t: float(s) for t, s in zip(team_order, game.team_scores())}
+    best = max(team_scores.values())
+    leaders = [t for t, s in team_scores.items() if s == best]
+    if len(team_scores) == 1:
+        winner = team_order[0]
+    else:
+        winner = leaders[0] if len(leaders) == 1 else None
+    return {"scores": dict(zip(names, scores)), "team_scores": team_scores, "winner": winner,
+            "draw": winner is None, "reason": end_reason(game), "turns": game.moves_played}
+
+
+def finish_replay(replay: dict, result: dict, preprocessing_times, timeouts) -> dict:
+    """Fill in ``stats``, ``result`` and the per-player totals of a replay built with `start_replay`."""
+    for pl, prep, t in zip(replay["players"], preprocessing_times, timeouts):
+        pl["preprocessing_time"] = None if prep is None else round(prep, 6)
+        pl["timeouts"] = t
+    replay["stats"] = {"turns": result["turns"], "scores": dict(result["scores"])}
+    replay["result"] = result
+    return replay

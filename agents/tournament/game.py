@@ -30,16 +30,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from pyrat_env.engine import ACTION_NAMES, Game
+from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, new_game
-from pyrat_env.replay import REPLAY_FORMAT, SOFTWARE, utc_now
+from pyrat_env.replay import ACTION_STAT_KEYS, finish_replay, game_result, start_replay
 
 from .config import Limits
 from .process import AgentGone, AgentProcess
 
 # errors proper (the game went on); forfeits are recorded apart
 _ERROR_KINDS = ("exception", "invalid_action")
-_ACTION_KEYS = ("nothing", "north", "east", "south", "west", "mud", "error", "miss", "wall")
+_ACTION_KEYS = ACTION_STAT_KEYS
 
 
 class GameInterrupted(RuntimeError):
@@ -62,12 +62,6 @@ class GameTask:
     agent_seeds: tuple[tuple[int, ...], ...]
     limits: Limits = field(default_factory=Limits)
     cwd: str | None = None
-
-
-def _end_reason(game: Game) -> str:
-    if game.truncated:
-        return "max_turns"
-    return "all_cheese_eaten" if not game.cheese else "ranking_decided"
 
 
 class _Seat:
@@ -112,16 +106,11 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
     seats = [_Seat(AgentProcess(spec, lim.memory_mb, lim.cpu_seconds, lim.output_limit, task.cwd))
              for spec in task.run_specs]
     history: list[list[int]] = []
-    replay = {
-        "format": REPLAY_FORMAT, "width": setup.maze.width, "height": setup.maze.height,
-        "maze": setup.maze.to_dict(), "cheese": list(setup.cheese),
-        "players": [{"name": names[p], "team": names[p], "agent": task.specs[p], "start": setup.starts[p],
-                     "actions": seats[p].actions, "think_times": seats[p].think, "preprocessing_time": None,
-                     "timeouts": 0, "errors": seats[p].errors} for p in range(n)],
-        "states": [game.snapshot(names)], "stats": None,
-        "config": dict(setup.config.to_dict(), max_turns=task.max_turns),
-        "seed": int(task.seed), "result": None, "created": utc_now(), "software": SOFTWARE,
-    }
+    replay = start_replay(setup.maze, setup.cheese, setup.starts, names, names, task.specs, game.snapshot(names),
+                          dict(setup.config.to_dict(), max_turns=task.max_turns), task.seed)
+    for p in range(n):  # the replay shares the logs the seats append to
+        pl = replay["players"][p]
+        pl["actions"], pl["think_times"], pl["errors"] = seats[p].actions, seats[p].think, seats[p].errors
 
     def forfeit(p: int, kind: str, message: str) -> None:
         s = seats[p]
@@ -268,18 +257,13 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
         # -- the result ----------------------------------------------------------------------------------------
         forfeits = {names[p]: seats[p].forfeit for p in range(n) if seats[p].forfeit is not None}
         scores = [float(x) for x in game.scores]
-        team_scores = {names[p]: float(x) for p, x in enumerate(game.team_scores())}
+        result = game_result(game, names, names)
         if forfeits:
-            reason = "forfeit"
             standing = live()
-            winner = names[standing[0]] if len(standing) == 1 else None
-        else:
-            reason = _end_reason(game)
-            best = max(team_scores.values())
-            leaders = [t for t, x in team_scores.items() if x == best]
-            winner = leaders[0] if len(leaders) == 1 else None
-        result = {"scores": dict(zip(names, scores)), "team_scores": team_scores, "winner": winner,
-                  "draw": winner is None, "reason": reason, "turns": game.moves_played}
+            result["reason"] = "forfeit"
+            result["winner"] = names[standing[0]] if len(standing) == 1 else None
+            result["draw"] = result["winner"] is None
+        reason, winner = result["reason"], result["winner"]
         if forfeits:
             result["forfeits"] = forfeits
 
@@ -315,12 +299,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
         for s in seats:
             s.proc.kill()
 
-    for p, s in enumerate(seats):
-        pl = replay["players"][p]
-        pl["preprocessing_time"] = None if s.prep_time is None else round(s.prep_time, 6)
-        pl["timeouts"] = s.timeouts
-    replay["stats"] = {"turns": game.moves_played, "scores": dict(zip(names, scores))}
-    replay["result"] = result
+    finish_replay(replay, result, [s.prep_time for s in seats], [s.timeouts for s in seats])
     return {
         "index": task.index, "key": task.key, "seed": int(task.seed), "names": names,
         "scores": scores, "winner": winner, "reason": reason, "turns": game.moves_played,
