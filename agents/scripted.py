@@ -2,7 +2,8 @@
 
 Each plays one game through ``act`` and many games at once through ``act_batch`` (used by the
 vector environment's opponent and by dataset building): array code over a `GameBatch` for
-``random`` and ``greedy``; for the planning experts, ``act`` per game with per-game state.
+``random`` and ``greedy`` (a compiled kernel, with travel times from the cheese computed once per
+game); for the planning experts, ``act`` per game with per-game state.
 
 * ``random``: a uniform move among the open directions.
 * ``greedy``: the nearest cheese by travel time (mud counted), by a fastest path.
@@ -23,8 +24,9 @@ import time
 
 import numpy as np
 
+from pyrat_env import _accel
 from pyrat_env.engine import NOTHING, Game, GameBatch, Maze
-from pyrat_env.paths import distance_matrix
+from pyrat_env.paths import distance_matrix, distances_from
 
 from .base import Agent
 
@@ -65,6 +67,30 @@ class BatchDistances:
         return self.dist
 
 
+class BatchCheeseDistances:
+    """Per-slot travel times ``[B, N, K]`` between every cell and each initial cheese of a `GameBatch`'s games
+    (K: the batch's cheese capacity), kept in step with the games by their ``game_ids``; computed by the
+    compiled kernel.
+
+    Greedy needs no more: the time from a cell to a cheese is the time from the cheese to the cell.
+    """
+
+    def __init__(self) -> None:
+        self.ids: np.ndarray | None = None
+        self.dist: np.ndarray | None = None
+
+    def update(self, batch: GameBatch, kernels) -> np.ndarray:
+        b, k, n = batch.batch_size, batch.cheese_order.shape[1], batch.n_cells
+        if self.dist is None or self.dist.shape != (b, n, k):
+            self.dist = np.empty((b, n, k), dtype=np.float32)
+            self.ids = np.full(b, -1, dtype=np.int64)
+        changed = np.flatnonzero(self.ids != batch.game_ids)
+        if len(changed):
+            kernels.distances_from_rows(batch.neighbors, batch.weights, batch.cheese_order, changed, self.dist)
+            self.ids[changed] = batch.game_ids[changed]
+        return self.dist
+
+
 def greedy_targets(dist_from: np.ndarray, cheese: np.ndarray) -> np.ndarray:
     """Index of the nearest cheese for each row (``dist_from`` and ``cheese`` are ``[B, N]``)."""
     d = np.where(cheese, dist_from, np.inf)
@@ -83,29 +109,58 @@ class GreedyAgent(Agent):
     def __init__(self) -> None:
         super().__init__()
         self._batch_dist = BatchDistances()
+        self._batch_cheese_dist = BatchCheeseDistances()
+        self._table_key: tuple[Maze | None, list[int]] = (None, [])
+        self._table: tuple[np.ndarray, np.ndarray] | None = None
+        self._checked: tuple[int, int] | None = None  # (id, length) of the last cheese list found all initial
 
     def start(self, ctx) -> None:
         super().start(ctx)
-        distance_matrix(ctx.maze)  # computed (and cached) during preprocessing, not in the first timed turn
+        self._cheese_table(ctx.maze, list(ctx.cheese))  # computed during preprocessing, not in a timed turn
+
+    def _cheese_table(self, maze: Maze, cheese: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Travel times ``[N, K]`` between every cell and each initial cheese, and each cell's column (-1: none)."""
+        key_maze, key_cheese = self._table_key
+        if self._table is None or key_maze is not maze or key_cheese != cheese:
+            dist = np.ascontiguousarray(distances_from(maze, cheese).T)  # from a cheese = to it: edges are symmetric
+            col = np.full(maze.n_cells, -1, dtype=np.int64)
+            col[np.asarray(cheese, dtype=np.int64)] = np.arange(len(cheese))
+            self._table, self._table_key = (dist, col), (maze, list(cheese))
+            self._checked = None
+        return self._table
 
     def act(self, game: Game, seat: int) -> int:
         maze = game.maze
-        dist = distance_matrix(maze)
         pos = game.pos[seat]
         if not game.cheese:
             return NOTHING
         cheese = np.fromiter(game.cheese, dtype=np.int64)
-        target = int(cheese[np.lexsort((cheese, dist[pos, cheese]))[0]])
+        dist, col = self._cheese_table(maze, game.initial_cheese)
+        cols = col[cheese]
+        if self._checked != (id(game.cheese), len(cheese)):  # the rules only remove cheese: check new lists
+            if cols.min() < 0:  # a cheese that was not there at the start (a hand-made state): all pairs
+                full = distance_matrix(maze)
+                dist, cols = full, cheese
+            else:
+                self._checked = (id(game.cheese), len(cheese))
+        target = int(np.lexsort((cheese, dist[pos][cols]))[0])
+        t = cols[target]
         best, best_a = np.inf, NOTHING
         for a in range(1, 5):
             w = int(maze.weights[pos, a])
             if w:
-                total = w + dist[maze.neighbors[pos, a], target]
+                total = w + dist[maze.neighbors[pos, a], t]
                 if total < best:
                     best, best_a = total, a
         return best_a
 
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
+        kernels = _accel.kernels()
+        if kernels is not None and not batch._unpackable:
+            dist = self._batch_cheese_dist.update(batch, kernels)
+            out = np.empty(batch.batch_size, dtype=np.int64)
+            kernels.greedy_batch(dist, batch.cheese_order, batch.cheese, batch.pos, seat, batch._moves, out)
+            return out
         dist = self._batch_dist.update(batch)
         rows = np.arange(batch.batch_size)
         pos = batch.pos[:, seat]

@@ -6,7 +6,10 @@ Engine figures (always):
   ``pyrat_game_turns_per_s``      pyrat-game's SIMULATION mode on the same settings and the same kind of
                                   pre-drawn random actions (FixedPlayer), ``Game.start()`` timed; null if
                                   pyrat-game is not installed
-  ``maze_generation_ms``          mean time of ``new_game("official", seed)`` (maze, cheese, starts)
+  ``maze_generation_ms``          mean time of ``new_game("official", seed)`` (maze, cheese, starts), with the
+                                  compiled kernels loaded (numba; see ``pyrat_env._accel``)
+  ``maze_generation_ms_python``   the same with the Python generator (what a process that has not loaded
+                                  numba runs for its first mazes): the same games, slower
 Environment figures (``pyrat_env.envs.bench``) and, with ``--train``, training figures
 (``train.bench``) are added when those modules are present. Ratios against the references measured
 in the same run are reported under ``ratios``. Each figure is the best of several rounds: other
@@ -23,6 +26,7 @@ import time
 
 import numpy as np
 
+from . import _accel
 from .engine import GameBatch
 from .mazes import new_game
 
@@ -107,13 +111,24 @@ def pyrat_game_turns_per_s(seconds: float = 2.0, seed: int = 0) -> float | None:
     return best or None
 
 
-def maze_generation_ms(n: int = 200, seed: int = 0) -> float:
-    """Mean milliseconds to set up a default game (maze, cheese, starts) with `new_game`."""
-    new_game("official", seed)  # warm caches (grid edge tables)
-    t0 = time.perf_counter()
-    for i in range(n):
-        new_game("official", seed + i)
-    return (time.perf_counter() - t0) / n * 1000
+def maze_generation_ms(n: int = 200, seed: int = 0, compiled: bool = True) -> float:
+    """Mean milliseconds to set up a default game (maze, cheese, starts) with `new_game`.
+
+    ``compiled``: with the compiled kernels loaded (``pyrat_env._accel``: a process that uses a batched path
+    has them), else with the Python generator (the first mazes of a process that has not loaded numba).
+    Both give the same games.
+    """
+    if compiled and _accel.kernels() is None:
+        return float("nan")
+    before = _accel.set_enabled(compiled)
+    try:
+        new_game("official", seed)  # warm caches (grid edge tables, the compiled set-up's one-time check)
+        t0 = time.perf_counter()
+        for i in range(n):
+            new_game("official", seed + i)
+        return (time.perf_counter() - t0) / n * 1000
+    finally:
+        _accel.set_enabled(before)
 
 
 def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) -> dict:
@@ -126,6 +141,7 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
         "engine_batched_turns_per_s": engine_batched_turns_per_s(256 if quick else 1024, 100 if quick else 300),
         "pyrat_game_turns_per_s": pyrat_game_turns_per_s(0.5 if quick else 2.0),
         "maze_generation_ms": maze_generation_ms(50 if quick else 300),
+        "maze_generation_ms_python": maze_generation_ms(20 if quick else 100, compiled=False),
     }
     if envs:
         try:

@@ -56,17 +56,21 @@ Each encoder works three ways: ``encode(game, seat, rotate)`` builds one observa
 ``incremental(seat, rotate)`` gives a `GameEncoding` that copies the static part at ``reset(game)`` and
 then updates only what changed at each ``update(game)`` (the single environments use it); and
 ``batch(batch_size, width, height, player)`` gives a `BatchEncoding` that encodes every game of a
-`GameBatch` in a few vectorised operations (the vector environment uses it). Encoders support one or
-two players. This module imports numpy only; ``space()`` imports ``gymnasium.spaces`` when called.
+`GameBatch` in a few vectorised operations (the vector environment uses it); for the three encoders
+above it runs compiled kernels (``pyrat_env._kernels``, numba) that write the same values in one pass.
+Encoders support one or two players. This module imports numpy only; ``space()`` imports
+``gymnasium.spaces`` when called, and `BatchEncoding` loads numba on first use.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
+from . import _accel
 from .engine import Game, GameBatch, Maze
 
 CELL_CHANNELS: tuple[str, ...] = (
@@ -441,17 +445,99 @@ class BatchEncoding:
             raise ValueError(f"{type(encoder).__name__}: cell channels are not evenly strided")
         self.rotate = np.zeros(batch_size, dtype=bool)
         self.n_initial = np.ones(batch_size, dtype=np.float32)
+        self._layout = self._kernel_layout() if type(encoder) in ENCODERS.values() else None
+
+    def _kernel_layout(self) -> tuple | None:
+        """Where the compiled kernels write: cell channel bases, the globals' (bases, stride, count), and one
+        observation with only the maze-independent static part (token positions); None if not strided."""
+        enc, w, h = self.encoder, self.width, self.height
+        probe = enc.zeros((), w, h)
+        enc._set_globals(probe, np.arange(1, N_GLOBAL + 1, dtype=np.float32), w, h)
+        flat = probe.reshape(-1)
+        where = [np.flatnonzero(flat == g + 1) for g in range(N_GLOBAL)]
+        count = len(where[0])
+        if count == 0 or any(len(x) != count for x in where):
+            return None
+        gstep = int(where[0][1] - where[0][0]) if count > 1 else 1
+        if any((x != x[0] + gstep * np.arange(count)).any() for x in where):
+            return None
+        blank = enc.zeros((), w, h)
+        enc._fill_extra_static(blank, w, h)
+        return (np.asarray(self.channel_base, dtype=np.int64), np.array([x[0] for x in where], dtype=np.int64),
+                gstep, count, blank)
 
     def reset_rows(self, batch: GameBatch, rows: Sequence[int] | np.ndarray, rotate: np.ndarray | bool) -> None:
         _check_players(batch.n_players)
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         rot = np.broadcast_to(np.asarray(rotate, dtype=bool), rows.shape)
+        kernels = _accel.kernels() if self._layout is not None else None
+        if kernels is not None:
+            # Static channels of a new maze written straight into the slot (no template built for a fresh maze).
+            base, blank = self._layout[0], self._layout[4]
+            flat = self.static.reshape(len(self.static), -1)
+            for i, r in zip(rows.tolist(), rot.tolist()):
+                maze = batch.mazes[i]
+                self.static[i] = blank
+                kernels.static_rows(flat, i, maze.weights, maze.cells, r, base, self.step, MUD_SCALE)
+                self.rotate[i] = r
+                self.n_initial[i] = max(len(batch.initial_cheese[i]), 1)
+            return
         for i, r in zip(rows.tolist(), rot.tolist()):
             self.static[i] = self.encoder.template(batch.mazes[i], r)
             self.rotate[i] = r
             self.n_initial[i] = max(len(batch.initial_cheese[i]), 1)
 
     def encode(self, batch: GameBatch, rows: np.ndarray | None = None) -> np.ndarray:
+        """Fresh observations ``[B, ...]`` of every game (or ``[len(rows), ...]`` of the given rows)."""
+        kernels = _accel.kernels() if self._layout is not None else None
+        if kernels is not None:
+            return self._encode_kernel(kernels, batch, rows)
+        return self._encode_numpy(batch, rows)
+
+    def _encode_kernel(self, kernels, batch: GameBatch, rows: np.ndarray | None) -> np.ndarray:
+        size = len(self.static)
+        if rows is None:
+            rows = getattr(self, "_all_rows", None)
+            if rows is None or len(rows) != size:
+                rows = self._all_rows = np.arange(size)
+        else:
+            rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        shape = (len(rows),) + self.static.shape[1:]
+        out = self._free_buffer(shape) if len(rows) == size else np.empty(shape, dtype=np.float32)
+        if len(rows) == 0:
+            return out
+        base, gbase, gstep, gcount, _ = self._layout
+        horizon = batch.max_turns or self.encoder.horizon
+        kernels.encode_rows(self.static.reshape(size, -1), rows, out.reshape(len(rows), -1), batch.cheese, batch.pos,
+                            batch.mud_target, batch.mud_count, batch.scores, batch.turn, batch.n_cheese, self.rotate,
+                            self.n_initial, self.player, batch.n_players == 2, base, self.step, gbase, gstep, gcount,
+                            float(horizon), MUD_SCALE)
+        return out
+
+    def _free_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        """An output array of this shape that nobody else holds any more, or a new one.
+
+        A full batch of observations is megabytes: a fresh allocation of that size is served by new pages
+        from the system, and touching them costs more than encoding. So the last few outputs are kept and
+        one is reused once its reference count shows that the caller dropped it (and every view of it):
+        the caller still gets an array it alone holds, as with a new one. The count of a free buffer is
+        read on a sentinel that is never handed out, so it does not depend on the interpreter's details.
+        """
+        pool = self.__dict__.setdefault("_pool", [np.empty(0, dtype=np.float32)])
+        free = None
+        for buf in pool:
+            if free is None:
+                free = sys.getrefcount(buf)  # the sentinel (pool[0]): the count of an array only the pool holds
+            elif sys.getrefcount(buf) == free and buf.shape == shape:
+                return buf
+        buf = np.empty(shape, dtype=np.float32)
+        pool.append(buf)
+        if len(pool) > 5:  # keep the sentinel and the 4 latest
+            del pool[1]
+        return buf
+
+    def _encode_numpy(self, batch: GameBatch, rows: np.ndarray | None = None) -> np.ndarray:
+        """`encode` with numpy operations (the reference for the kernel, and the path for other encoders)."""
         enc, w, h, n1 = self.encoder, self.width, self.height, self.n - 1
         p = self.player
         if rows is None:

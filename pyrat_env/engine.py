@@ -1,7 +1,8 @@
 """The PyRat rules: mazes as arrays, one game (`Game`) and many games at once (`GameBatch`).
 
 This module is the only place the rules of the game live (see ``../shared/pyrat-rules.md`` and the
-README). It imports numpy alone: no torch, pygame or gymnasium.
+README). It imports numpy alone: no torch, pygame or gymnasium. `GameBatch.step` loads numba's compiled
+kernel (``pyrat_env._kernels``) on its first call, through ``pyrat_env._accel``.
 
 Conventions, stated once for the whole project:
 
@@ -21,10 +22,13 @@ give the same states, and that both reproduce the official games recorded by pyr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import _accel
 
 ACTION_NAMES: tuple[str, ...] = ("nothing", "north", "east", "south", "west")
 NOTHING, NORTH, EAST, SOUTH, WEST = range(5)
@@ -444,6 +448,9 @@ class Game:
         return gains
 
 
+_GAME_IDS = itertools.count(1)
+
+
 class GameBatch:
     """B games held in arrays and stepped together (each game may have its own maze).
 
@@ -451,7 +458,10 @@ class GameBatch:
     ``pos``, ``mud_target`` (-1 when not in mud), ``mud_count``, ``scores`` ``[B, P]``;
     ``cheese`` bool ``[B, N]``; ``cheese_order`` ``[B, K]`` (initial cheese in official order, -1 padded);
     ``turn`` ``[B]``; ``terminated``/``truncated`` bool ``[B]``; maze tables ``neighbors`` and
-    ``weights`` ``[B, N, 5]``. ``step(actions)`` advances every game that is not over.
+    ``weights`` ``[B, N, 5]``; ``game_ids`` ``[B]``, a number given to each game put in a slot (unique in
+    the process: caches keyed by game use it). ``step(actions)`` advances every game that is not over,
+    with a compiled kernel (``pyrat_env._kernels``) when numba is available, else with numpy; both
+    change the arrays in place or replace them, so copy what you keep from one turn to the next.
     """
 
     def __init__(self, mazes: Sequence[Maze], cheese: Sequence[Sequence[int]], starts: Sequence[Sequence[int]],
@@ -469,9 +479,15 @@ class GameBatch:
         self.n_players = n_players
         self.teams = teams
         self.team, self.n_teams = team_indices(teams)
+        self._team64 = self.team.astype(np.int64)
         self.max_turns = max_turns
+        self.game_ids = np.zeros(b, dtype=np.int64)
         self.neighbors = np.empty((b, self.n_cells, 5), dtype=np.int64)
         self.weights = np.empty((b, self.n_cells, 5), dtype=np.int64)
+        # The compiled step reads both tables packed in one int32 (target * 256 + weight): a quarter of the
+        # memory, so a turn of many games touches one cache line per player instead of four.
+        self._moves = np.empty((b, self.n_cells, 5), dtype=np.int32)
+        self._unpackable: set[int] = set()  # slots whose maze has a weight >= 256 (numpy steps the batch then)
         k = max(len(c) for c in cheese)
         self.cheese_order = np.full((b, max(k, 1)), -1, dtype=np.int32)
         # int64 throughout: mixing integer widths makes numpy cast on every operation.
@@ -509,24 +525,49 @@ class GameBatch:
             raise ValueError(f"expected {self.n_players} start cells, got {len(starts)}")
         if len(cheese) > self.cheese_order.shape[1]:
             raise ValueError(f"{len(cheese)} cheese do not fit a batch made for {self.cheese_order.shape[1]}")
-        _check_setup(maze, cheese, starts, self.teams)
+        ch, st = tuple(map(int, cheese)), tuple(map(int, starts))
+        kernels = _accel.loaded()
+        if kernels is not None and st:
+            maxw = kernels.reset_slot(i, maze.neighbors, maze.weights, maze.cells, np.array(ch, dtype=np.int64),
+                                      np.array(st, dtype=np.int64), self.neighbors, self.weights, self._moves,
+                                      self.cheese_order, self.cheese, self.n_cheese, self.pos, self.mud_target,
+                                      self.mud_count, self.scores, self.turn, self.terminated, self.truncated)
+            if maxw < 0:
+                _check_setup(maze, cheese, starts, self.teams)  # raises with the reason
+                raise ValueError("invalid start or cheese cells")
+        else:
+            n, cells = self.n_cells, maze.cells
+            if not (st and all(0 <= c < n and cells[c] for c in st + ch) and len(set(ch)) == len(ch)):
+                _check_setup(maze, cheese, starts, self.teams)  # something is wrong: raise with the reason
+            self.neighbors[i] = maze.neighbors
+            self.weights[i] = maze.weights
+            maxw = int(maze.weights.max())
+            if maxw < 256:
+                np.left_shift(maze.neighbors, 8, out=self._moves[i])
+                self._moves[i] += maze.weights
+            order = self.cheese_order[i]
+            order[:] = -1
+            order[: len(ch)] = ch
+            mask = self.cheese[i]
+            mask[:] = False
+            mask[list(ch)] = True
+            self.n_cheese[i] = len(ch)
+            self.pos[i] = st
+            self.mud_target[i] = -1
+            self.mud_count[i] = 0
+            self.scores[i] = 0.0
+            self.turn[i] = 0
+            self.truncated[i] = False
+            # The end rule at turn 0: all scores are 0, so teams are tied and only "no cheese" ends the game.
+            self.terminated[i] = len(ch) == 0
+        if maxw < 256:
+            self._unpackable.discard(i)
+        else:
+            self._unpackable.add(i)
         self.mazes[i] = maze
-        self.initial_cheese[i] = tuple(int(c) for c in cheese)
-        self.starts[i] = tuple(int(s) for s in starts)
-        self.neighbors[i] = maze.neighbors
-        self.weights[i] = maze.weights
-        self.cheese_order[i] = -1
-        self.cheese_order[i, : len(cheese)] = cheese
-        self.cheese[i] = False
-        self.cheese[i, list(cheese)] = True
-        self.n_cheese[i] = len(cheese)
-        self.pos[i] = starts
-        self.mud_target[i] = -1
-        self.mud_count[i] = 0
-        self.scores[i] = 0.0
-        self.turn[i] = 0
-        self.truncated[i] = False
-        self.terminated[i] = bool(self._ranking_over(np.array([i]))[0])
+        self.initial_cheese[i] = ch
+        self.starts[i] = st
+        self.game_ids[i] = next(_GAME_IDS)
 
     def remaining_cheese(self, i: int) -> list[int]:
         """Cheese left in game i, in official order."""
@@ -567,6 +608,19 @@ class GameBatch:
             if actions.dtype.kind not in "iu":
                 raise ValueError(f"actions must be integers in 0..4, got dtype {actions.dtype}")
             actions = actions.astype(np.int64)
+        kernels = _accel.kernels()
+        if kernels is None or self._unpackable:
+            return self._step_numpy(actions)
+        gains = np.zeros(self.scores.shape)
+        if kernels.batch_step(np.ascontiguousarray(actions), self.pos, self.mud_target, self.mud_count, self.scores,
+                              self.cheese, self.n_cheese, self.turn, self.terminated, self.truncated, self._moves,
+                              self._team64, self.n_teams, -1 if self.max_turns is None else self.max_turns,
+                              gains) < 0:
+            raise ValueError("actions must be integers in 0..4")
+        return gains
+
+    def _step_numpy(self, actions: np.ndarray) -> np.ndarray:
+        """`step` in numpy (the reference for the kernel, and the path without numba); int64 actions."""
         if actions.min() < 0 or actions.max() > 4:
             raise ValueError("actions must be integers in 0..4")
         live = ~(self.terminated | self.truncated)

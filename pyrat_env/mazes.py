@@ -18,6 +18,13 @@ With ``symmetric=True`` holes, walls, mud, cheese and corner starts are invarian
 
 Every random choice draws from a ``numpy.random.Generator`` made from the game's seed: the same
 seed gives the same maze, cheese and starts in any process.
+
+Speed: once numba is loaded (see ``pyrat_env._accel``) `new_game` makes the whole set-up in one
+compiled call (``pyrat_env._kernels.new_setup``), which replays numpy's random numbers for the seed
+(SeedSequence, PCG64, ``random``, ``shuffle``, ``integers``) and makes the same decisions as the
+Python code here; `generate_maze` with a given generator feeds numpy's draws to the same kernels.
+``tests/test_kernels.py`` checks that every path gives the same games, and the one-call path checks
+itself against numpy once per process, so which code runs never changes a game.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .engine import EAST, NORTH, SOUTH, WEST, Game, Maze, nearest_existing_cell
+from . import _accel
+from .engine import EAST, NORTH, SOUTH, WEST, Game, Maze, MazeError, nearest_existing_cell
 
 MAZE_ALGORITHMS = ("big_holes", "uniform_holes", "holes_on_side")
 NAMED_STARTS = ("center", "top_left", "top_right", "bottom_left", "bottom_right", "random", "same")
@@ -72,6 +80,16 @@ def _ring_gap_table() -> tuple[tuple[int, ...] | None, ...]:
 
 
 _RING_GAPS = _ring_gap_table()
+# The same table as arrays, for the compiled carving kernel: the number of gaps (-1 for None) and their positions.
+_GAP_COUNT = np.array([-1 if g is None else len(g) for g in _RING_GAPS], dtype=np.int64)
+_GAP_POS = np.array([(list(g or ()) + [0, 0, 0, 0])[:4] for g in _RING_GAPS], dtype=np.int64)
+_generated = [0]  # mazes generated in this process (see `_accel.MAZES_BEFORE_LOADING`)
+
+
+def _maze_kernels():
+    """The compiled kernels if loaded, or once this process has made enough mazes to gain from loading them."""
+    _generated[0] += 1
+    return _accel.kernels(load=_generated[0] > _accel.MAZES_BEFORE_LOADING)
 
 
 @functools.lru_cache(maxsize=64)
@@ -163,13 +181,34 @@ class _Grid:
 
 
 def _carve_holes(rng: np.random.Generator, width: int, height: int, target: int, algorithm: str,
-                 symmetric: bool, protected: frozenset[int]) -> np.ndarray:
-    """Remove cells from the full grid until ``target`` remain (pairs of rotated cells if symmetric)."""
+                 symmetric: bool, protected: frozenset[int], kernels=None) -> np.ndarray:
+    """Remove cells from the full grid until ``target`` remain (pairs of rotated cells if symmetric).
+
+    With ``kernels`` (`pyrat_env._kernels`) the compiled twin of `_carve_holes_py` does the work: it takes
+    the same draws and makes the same decisions, so the result is the same.
+    """
+    if algorithm == "holes_on_side":
+        return _grow_from_centre(rng, width, height, target, symmetric)
+    if kernels is None:
+        return _carve_holes_py(rng, width, height, target, algorithm, symmetric, protected)
+    n = width * height
+    prot = np.zeros(n, dtype=bool)
+    if protected:
+        prot[list(protected)] = True
+    uniforms = rng.random(4 * n)
+    out = np.empty(n, dtype=bool)
+    while kernels.carve_holes(width, height, target, algorithm == "big_holes", symmetric, prot, uniforms,
+                              _GAP_COUNT, _GAP_POS, out) < 0:
+        uniforms = np.concatenate([uniforms, rng.random(4 * n)])  # as the Python loop draws its next batch
+    return out
+
+
+def _carve_holes_py(rng: np.random.Generator, width: int, height: int, target: int, algorithm: str,
+                    symmetric: bool, protected: frozenset[int]) -> np.ndarray:
+    """`_carve_holes` in Python (big or uniform holes): the reference for the compiled kernel."""
     n = width * height
     grid = _Grid(width, height)
     kept_count = n
-    if algorithm == "holes_on_side":
-        return _grow_from_centre(rng, width, height, target, symmetric)
     # Candidates are kept in a list (O(1) uniform draw, swap-remove); pyrat-game's weight
     # 1 + (cells removed) * lost^2 is split into a uniform part and a "frontier" part over the
     # cells that lost neighbours, so a draw costs a few Python operations instead of a pass over N.
@@ -314,6 +353,13 @@ def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, c
 
     ``protected`` cells are never made holes (used to keep corner starts in symmetric mazes).
     """
+    return _generate_maze(rng, width, height, cell_percentage, wall_percentage, mud_percentage, mud_range,
+                          algorithm, symmetric, protected, _maze_kernels())
+
+
+def _generate_maze(rng: np.random.Generator, width: int, height: int, cell_percentage: float,
+                   wall_percentage: float, mud_percentage: float, mud_range: tuple[int, int], algorithm: str,
+                   symmetric: bool, protected: frozenset[int], kernels) -> Maze:
     if algorithm not in MAZE_ALGORITHMS:
         raise ValueError(f"unknown maze algorithm {algorithm!r}; choose one of {', '.join(MAZE_ALGORITHMS)}")
     for name, value in (("cell_percentage", cell_percentage), ("wall_percentage", wall_percentage),
@@ -323,14 +369,19 @@ def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, c
     lo, hi = int(mud_range[0]), int(mud_range[1])
     if mud_percentage > 0 and not 2 <= lo <= hi:
         raise ValueError(f"mud_range must satisfy 2 <= low <= high, got {tuple(mud_range)}")
+    if width < 1 or height < 1 or width * height < 2:  # (the compiled path builds the Maze without its checks)
+        raise MazeError(f"maze size {width}x{height} is too small (at least 2 cells)")
     n = width * height
     target = max(int(n * cell_percentage / 100), 2)
-    cells = _carve_holes(rng, width, height, target, algorithm, symmetric, protected) if target < n \
+    cells = _carve_holes(rng, width, height, target, algorithm, symmetric, protected, kernels) if target < n \
         else np.ones(n, dtype=bool)
 
     ea, eb = _grid_edges(width, height)
-    present = np.flatnonzero(cells[ea] & cells[eb])
     mirror = _edge_mirror(width, height) if symmetric else None
+    if kernels is not None:
+        return _edges_with_kernels(kernels, rng, width, height, cells, ea, eb, mirror, wall_percentage,
+                                   mud_percentage, lo, hi)
+    present = np.flatnonzero(cells[ea] & cells[eb])
     # Random spanning tree (Kruskal on shuffled edges); in symmetric mode edges go in rotated pairs.
     parent = list(range(n))
     in_tree = np.zeros(len(ea), dtype=bool)
@@ -350,8 +401,7 @@ def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, c
                     parent[rma] = rmb
     non_tree = present[~in_tree[present]]
     n_walls = int(len(non_tree) * wall_percentage / 100)
-    keep = np.ones(len(ea), dtype=bool)
-    keep[:] = False
+    keep = np.zeros(len(ea), dtype=bool)
     keep[present] = True
     _choose(rng, non_tree, n_walls, mirror, keep, False)
     edges = np.flatnonzero(keep)
@@ -373,6 +423,49 @@ def generate_maze(rng: np.random.Generator, width: int = 15, height: int = 13, c
         weights[ea[e], fwd] = weight[e]
         weights[eb[e], back] = weight[e]
     return Maze(width, height, cells, weights)
+
+
+_NO_MIRROR = np.zeros(0, dtype=np.int64)
+_NO_DRAWS = np.zeros(0, dtype=np.int64)
+
+
+def _edges_with_kernels(kernels, rng: np.random.Generator, width: int, height: int, cells: np.ndarray,
+                        ea: np.ndarray, eb: np.ndarray, mirror: np.ndarray | None, wall_percentage: float,
+                        mud_percentage: float, lo: int, hi: int) -> Maze:
+    """The rest of `generate_maze` after the holes, with the compiled kernels: the same draws in the same
+    order (a permutation is drawn only where `_choose` would draw one), the same maze."""
+    # ``rng.shuffle`` of a fresh copy takes the same draws as ``rng.permutation`` (and costs less).
+    mir = _NO_MIRROR if mirror is None else mirror
+    present = kernels.present_edges(cells, ea, eb)
+    order = present.copy()
+    rng.shuffle(order)
+    non_tree = kernels.kruskal(order, ea, eb, mir, width * height, present)
+    n_walls = int(len(non_tree) * wall_percentage / 100)
+    if n_walls > 0:
+        rng.shuffle(non_tree)  # a fresh array: only its shuffled order is used from now on
+    edges = kernels.drop_walls(non_tree, n_walls, mir, present, len(ea))
+    n_mud = int(len(edges) * mud_percentage / 100)
+    mud_edges, draws = _NO_MIRROR, _NO_DRAWS
+    if n_mud:
+        order = edges.copy()
+        rng.shuffle(order)
+        mud_edges = kernels.pick_mud(order, n_mud, mir, len(ea))
+        draws = rng.integers(lo, hi + 1, size=len(mud_edges))
+    weights, neighbors = kernels.maze_tables(width, height, cells, ea, eb, edges, mud_edges, draws, mir)
+    return _generated_maze(width, height, cells, weights, neighbors)
+
+
+def _generated_maze(width: int, height: int, cells: np.ndarray, weights: np.ndarray, neighbors: np.ndarray) -> Maze:
+    """A `Maze` from tables the generator built itself (valid by construction): the object
+    ``Maze(width, height, cells, weights)`` would give, without its checks (``tests/test_kernels.py``)."""
+    maze = object.__new__(Maze)
+    maze.width, maze.height = width, height
+    maze.cells, maze.weights, maze.neighbors = cells, weights, neighbors
+    for arr in (cells, weights, neighbors):
+        arr.flags.writeable = False
+    maze._edges = None
+    maze._key = None
+    return maze
 
 
 def _choose(rng: np.random.Generator, pool: np.ndarray, count: int, mirror: np.ndarray | None,
@@ -513,9 +606,10 @@ def resolve_starts(maze: Maze, specs: tuple, rng: np.random.Generator) -> tuple[
     named = {"center": (h // 2) * w + w // 2, "top_left": 0, "top_right": w - 1,
              "bottom_left": (h - 1) * w, "bottom_right": h * w - 1}
     out: list[int] = []
-    existing = maze.existing_cells()
+    nearest: dict[int, int] = {}  # the same cell asked twice (both players on the centre) is looked up once
     for s in specs:
         if s == "random":
+            existing = maze.existing_cells()
             cell = int(existing[rng.integers(len(existing))])
         elif s == "same":
             if not out:
@@ -527,7 +621,9 @@ def resolve_starts(maze: Maze, specs: tuple, rng: np.random.Generator) -> tuple[
             cell = int(s)
             if not 0 <= cell < maze.n_cells:
                 raise ValueError(f"start cell {cell} is outside the {w}x{h} maze")
-        out.append(nearest_existing_cell(maze, cell))
+        if cell not in nearest:
+            nearest[cell] = nearest_existing_cell(maze, cell)
+        out.append(nearest[cell])
     return tuple(out)
 
 
@@ -535,11 +631,19 @@ def place_cheese(maze: Maze, n: int, starts: tuple[int, ...], rng: np.random.Gen
                  symmetric: bool = False) -> tuple[int, ...]:
     """``n`` distinct cheese cells, never on a start cell (rotated pairs if symmetric)."""
     taken = set(starts)
-    available = [int(c) for c in maze.existing_cells() if int(c) not in taken]
+    existing = maze.existing_cells()
+    free = np.ones(len(existing), dtype=bool)
+    for s in taken:
+        i = int(np.searchsorted(existing, s))
+        if i < len(existing) and existing[i] == s:
+            free[i] = False
+    available = existing[free]
     if len(available) < n:
         raise ValueError(f"{n} cheese do not fit: only {len(available)} free cells in the maze")
     if not symmetric:
-        return tuple(int(c) for c in rng.permutation(available)[:n])
+        rng.shuffle(available)  # a fresh array: the same draws as rng.permutation(available)
+        return tuple(available[:n].tolist())
+    available = available.tolist()
     last = maze.n_cells - 1
     pairs = [c for c in available if c < last - c and (last - c) not in taken]
     centre = [c for c in available if c == last - c]
@@ -566,18 +670,115 @@ def new_game(config: GameConfig | str = "official", seed: int | None = None) -> 
         config = preset(config)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    kernels = _maze_kernels()
+    if kernels is not None:
+        setup = _new_game_fused(kernels, config, seed)
+        if setup is not None:
+            return setup
     rng = np.random.default_rng(seed)
-    protected = frozenset()
-    if config.symmetric:
-        n = config.width * config.height
-        # Corners stay (opposite-corner starts) and so does the centre (an odd cheese count needs it).
-        protected = frozenset({0, config.width - 1, n - config.width, n - 1, n // 2})
-    maze = generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
-                         config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
-                         protected)
+    maze = _generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
+                          config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
+                          _protected(config), kernels)
     starts = resolve_starts(maze, config.starts, rng)
     cheese = place_cheese(maze, config.nb_cheese, starts, rng, config.symmetric)
     return GameSetup(config, seed, maze, cheese, starts)
+
+
+def _protected(config: GameConfig) -> frozenset[int]:
+    if not config.symmetric:
+        return frozenset()
+    n = config.width * config.height
+    # Corners stay (opposite-corner starts) and so does the centre (an odd cheese count needs it).
+    return frozenset({0, config.width - 1, n - config.width, n - 1, n // 2})
+
+
+# -- the whole set-up in one compiled call -----------------------------------------------------------------------
+_FUSED: dict[str, bool | None] = {"ok": None}  # None: not checked yet in this process
+
+
+@functools.lru_cache(maxsize=64)
+def _fused_plan(config: GameConfig) -> tuple | None:
+    """The arguments of `_kernels.new_setup` that depend on the config only; None when the config needs the
+    Python code (holes on side, random starts, or settings that `generate_maze` rejects)."""
+    w, h = config.width, config.height
+    n = w * h
+    lo, hi = int(config.mud_range[0]), int(config.mud_range[1])
+    if config.maze_algorithm == "holes_on_side" or not all(
+            0 <= v <= 100 for v in (config.cell_percentage, config.wall_percentage, config.mud_percentage)):
+        return None
+    if config.mud_percentage > 0 and not 2 <= lo <= hi < lo + 2**31:
+        return None
+    named = {"center": (h // 2) * w + w // 2, "top_left": 0, "top_right": w - 1,
+             "bottom_left": (h - 1) * w, "bottom_right": h * w - 1}
+    cells = []
+    for i, s in enumerate(config.starts):
+        if s == "random" or (s == "same" and i == 0):
+            return None
+        cell = -2 if s == "same" else named[s] if isinstance(s, str) else int(s)
+        if not -2 <= cell < n or cell == -1:
+            return None
+        cells.append(cell)
+    protected = np.zeros(n, dtype=bool)
+    protected[list(_protected(config))] = True
+    ea, eb = _grid_edges(w, h)
+    mirror = _edge_mirror(w, h) if config.symmetric else _NO_MIRROR
+    target = max(int(n * config.cell_percentage / 100), 2)
+    return (w, h, target, config.maze_algorithm == "big_holes", bool(config.symmetric), protected,
+            float(config.wall_percentage), float(config.mud_percentage), lo, hi, ea, eb, mirror, _GAP_COUNT,
+            _GAP_POS, np.array(cells, dtype=np.int64))
+
+
+def _seed_words(seed) -> tuple[np.ndarray, int] | None:
+    """The seed as numpy's SeedSequence reads it (little-endian 32-bit words), if 0 <= seed < 2**128."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 1 << 128:
+        return None
+    x, words = int(seed), []
+    while True:
+        words.append(x & 0xFFFFFFFF)
+        x >>= 32
+        if not x:
+            break
+    return np.array(words + [0] * (4 - len(words)), dtype=np.uint64), len(words)
+
+
+def _new_game_fused(kernels, config: GameConfig, seed) -> GameSetup | None:
+    """`new_game` with `_kernels.new_setup` (numpy's draws replayed in the kernel): the same game, or None
+    when this config or seed needs the Python code."""
+    plan = _fused_plan(config)
+    words = _seed_words(seed)
+    if plan is None or words is None or not _fused_matches_numpy(kernels):
+        return None
+    starts = np.empty(len(config.starts), dtype=np.int64)
+    cheese = np.empty(config.nb_cheese, dtype=np.int64)
+    status, cells, weights, neighbors = kernels.new_setup(words[0], words[1], *plan, starts, cheese)
+    if status < 0:
+        return None  # the Python code raises the error
+    maze = _generated_maze(config.width, config.height, cells, weights, neighbors)
+    return GameSetup(config, seed, maze, tuple(cheese.tolist()), tuple(starts.tolist()))
+
+
+def _fused_matches_numpy(kernels) -> bool:
+    """Once per process: does `_kernels.new_setup` give the games numpy's own draws give? (numpy does not
+    promise its Generator algorithms forever; if they ever differ, the one-call path is left unused.)"""
+    if _FUSED["ok"] is None:
+        _FUSED["ok"] = True  # for the check itself
+        ok = True
+        for config, seed in ((PRESETS["official"], 12345), (PRESETS["classic"], 2**40 + 7)):
+            fused = _new_game_fused(kernels, config, seed)
+            rng = np.random.default_rng(seed)
+            maze = _generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
+                                  config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
+                                  _protected(config), kernels)
+            starts = resolve_starts(maze, config.starts, rng)
+            cheese = place_cheese(maze, config.nb_cheese, starts, rng, config.symmetric)
+            ok = ok and fused is not None and (fused.maze, fused.cheese, fused.starts) == (maze, cheese, starts)
+        _FUSED["ok"] = ok
+        if not ok:
+            import warnings
+
+            warnings.warn("pyrat_env.mazes: the compiled game set-up differs from numpy's draws; using numpy's",
+                          RuntimeWarning, stacklevel=3)
+    return _FUSED["ok"]
 
 
 def rotate_cell(maze: Maze, cell: int) -> int:

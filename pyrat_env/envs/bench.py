@@ -11,7 +11,11 @@ random learner actions (drawn in advance from a seeded generator, so the learner
   256 steps per call.
 
 Every figure counts the new games started when games end (maze generation and, for ``greedy``, its
-all-pairs travel times), as training would. ``vec_env_steps_per_s_fixed_games`` replays a pool of 64
+travel times from the cheese), as training would. The two vector envs are first run for
+``WARMUP_STEPS`` steps (64: about two games against ``greedy``) so that both are timed in the steady
+state, games ending and starting at their natural rate: just after a reset no game has ended yet, and
+a short window would time the slower SyncVectorEnv (a second holds about 50 of its steps) with
+almost no new games while timing the VecEnv with them. ``vec_env_steps_per_s_fixed_games`` replays a pool of 64
 set-ups in the vector env, which leaves out most of that per-game cost and shows the stepping itself.
 ``sync_vector_env_steps_per_s_fixed_games`` is the same for the SyncVectorEnv, and
 ``vec_over_sync_fixed_games`` the ratio of the two: the speed-up of batching on the stepping path alone.
@@ -27,11 +31,14 @@ import numpy as np
 
 PRESET = "official"
 NUM_ENVS = 256
+WARMUP_STEPS = 64  # steps of each vector env before timing (see the module docstring)
 
 
-def _timed(step, seconds: float, per_call: int, warmup: int) -> tuple[float, int]:
+def _timed(step, seconds: float, per_call: int, warmup: int, state: dict | None = None) -> tuple[float, int]:
     for _ in range(warmup):
         step()
+    if state is not None:
+        state["episodes"] = 0  # count the episodes of the timed steps only
     n = 0
     start = time.perf_counter()
     deadline = start + seconds
@@ -60,11 +67,11 @@ def _single_env(env, seconds: float) -> tuple[float, int, int]:
                 state["episodes"] += 1
         state["i"] = i
 
-    rate, steps = _timed(run, seconds, 256, warmup=4)
+    rate, steps = _timed(run, seconds, 256, warmup=4, state=state)
     return rate, steps, state["episodes"]
 
 
-def _vec_rate(venv, seconds: float, warmup: int = 4) -> tuple[float, int]:
+def _vec_rate(venv, seconds: float, warmup: int = WARMUP_STEPS) -> tuple[float, int]:
     rng = np.random.default_rng(0)
     actions = rng.integers(0, 5, (64, venv.num_envs))
     venv.reset()
@@ -75,7 +82,7 @@ def _vec_rate(venv, seconds: float, warmup: int = 4) -> tuple[float, int]:
         state["i"] += 1
         state["episodes"] += int(np.count_nonzero(out[2]))
 
-    rate, _ = _timed(run, seconds, venv.num_envs, warmup)
+    rate, _ = _timed(run, seconds, venv.num_envs, warmup, state)
     return rate, state["episodes"]
 
 
@@ -122,7 +129,7 @@ def env_benchmarks(seconds: float = 3.0, num_envs: int = NUM_ENVS, preset: str =
             state["i"] += 1
             state["episodes"] += int(np.count_nonzero(out_[2] | out_[3]))
 
-        rate, _ = _timed(sync_step, seconds, num_envs, warmup=4)
+        rate, _ = _timed(sync_step, seconds, num_envs, warmup=WARMUP_STEPS, state=state)
         sync.close()
         return rate, state["episodes"]
 
@@ -133,7 +140,7 @@ def env_benchmarks(seconds: float = 3.0, num_envs: int = NUM_ENVS, preset: str =
 
     fixed = PyRatVecEnv(num_envs, seed=0, preset=preset, encoder="planes", opponent="greedy")
     _use_fixed_games(fixed, 64)
-    rate, _ = _vec_rate(fixed, seconds, warmup=16)
+    rate, _ = _vec_rate(fixed, seconds)
     out["vec_env_steps_per_s_fixed_games"] = round(rate)
     rate, _ = sync_rate(64)
     out["sync_vector_env_steps_per_s_fixed_games"] = round(rate)

@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
+from .. import _accel
 from ..encoders import ROTATED_ACTION, Encoder, action_mask_batch, make_encoder
 from ..engine import Game, GameBatch
 from ..mazes import GameConfig, new_game
@@ -61,6 +62,7 @@ class PyRatVecEnv(VecEnv):
                  opponent_sampler: Callable[[np.random.Generator], Any] | None = None, **settings) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        _accel.kernels()  # load the compiled kernels now: every path of this env is batched (and new mazes too)
         if seat not in (0, 1, "random"):
             raise ValueError(f"seat must be 0, 1 or 'random', got {seat!r}")
         if render_mode not in (None, "ansi", "rgb_array"):
@@ -91,6 +93,7 @@ class PyRatVecEnv(VecEnv):
         self._ep_ret = np.zeros(num_envs, dtype=np.float64)
         self._ep_len = np.zeros(num_envs, dtype=np.int64)
         self._actions: np.ndarray | None = None
+        self._both = np.zeros((num_envs, 2), dtype=np.int64)  # both players' actions, rebuilt at each step
         self._t0 = time.time()
 
     # -- opponents ---------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ class PyRatVecEnv(VecEnv):
         for i in rows.tolist():
             setup, starts = self._draw_game(i)
             b.reset_game(i, setup.maze, setup.cheese, starts)
-            if b.cheese[i, list(starts)].any():
+            if not set(starts).isdisjoint(setup.cheese):
                 # Cheese under a start is eaten at turn 0: play that turn by the rules (a scalar Game).
                 g = Game(setup.maze, setup.cheese, starts, None, self.max_turns)
                 g.step([0, 0])
@@ -200,8 +203,9 @@ class PyRatVecEnv(VecEnv):
             raise ValueError(f"expected {self.num_envs} actions, got shape {np.shape(acts)}")
         if ((acts < 0) | (acts > 4)).any():
             raise ValueError("actions must be integers in 0..4")
-        real = np.where(self.rot, ROTATED_ACTION[acts], acts)
-        both = np.stack([real, self._opponent_actions()], axis=1)
+        both = self._both
+        both[:, 0] = np.where(self.rot, ROTATED_ACTION[acts], acts) if self.rotate_seat1 else acts
+        both[:, 1] = self._opponent_actions()
         gains = b.step(both)
         terminated, truncated = b.terminated, b.truncated
         over = terminated | truncated
