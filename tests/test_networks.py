@@ -1,0 +1,128 @@
+"""The policy networks: each builds on its encoder's observations, runs forward and backward, reports its size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("stable_baselines3")
+
+from pyrat_env.encoders import make_encoder  # noqa: E402
+from pyrat_env.mazes import new_game  # noqa: E402
+from train.networks import (  # noqa: E402
+    NETWORKS,
+    count_parameters,
+    describe,
+    encoder_for,
+    make_extractor,
+    net_kwargs_for,
+    policy_kwargs,
+)
+
+
+def _obs(name: str, preset: str, n: int = 3) -> tuple[np.ndarray, object]:
+    enc = make_encoder(encoder_for(name))
+    setups = [new_game(preset, seed) for seed in range(n)]
+    obs = np.stack([enc.encode(s.game(), 0) for s in setups])
+    return obs, enc.space(setups[0].maze.width, setups[0].maze.height)
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("preset", ["official", "tiny"])
+def test_forward_backward(name, preset):
+    torch.manual_seed(0)
+    obs, space = _obs(name, preset)
+    net = make_extractor(name, space)
+    x = torch.as_tensor(obs)
+    out = net(x)
+    assert out.shape == (len(obs), net.features_dim)
+    assert torch.isfinite(out).all()
+    out.sum().backward()
+    grads = [p.grad for p in net.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    assert count_parameters(net) > 1000
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_policy_with_masks_and_description(name):
+    from gymnasium import spaces
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    obs, space = _obs(name, "official")
+    policy = MaskableActorCriticPolicy(space, spaces.Discrete(5), lambda _: 1e-3, **policy_kwargs(name))
+    masks = np.zeros((len(obs), 5), dtype=bool)
+    masks[:, 0] = True
+    masks[:, 2] = True
+    actions, _ = policy.predict(obs, action_masks=masks, deterministic=False)
+    assert set(np.asarray(actions).tolist()) <= {0, 2}
+    line = describe(policy, name)
+    assert name in line and "parameters" in line
+    assert f"{count_parameters(policy):,}" in line
+
+
+def test_player_position_matters():
+    """The CNN and transformer read features at the acting player's cell: moving it changes the output."""
+    for name in ("cnn", "transformer"):
+        torch.manual_seed(1)
+        setup = new_game("official", 3)
+        enc = make_encoder(encoder_for(name))
+        game = setup.game()
+        a = enc.encode(game, 0)
+        game.pos[0] = int(setup.maze.existing_cells()[0])
+        b = enc.encode(game, 0)
+        net = make_extractor(name, enc.space(15, 13))
+        with torch.no_grad():
+            fa, fb = net(torch.as_tensor(a[None])), net(torch.as_tensor(b[None]))
+        assert not torch.allclose(fa, fb)
+
+
+def test_options_and_errors():
+    assert net_kwargs_for("cnn", {"hidden": 64})["hidden"] == 64
+    _, space = _obs("cnn", "official", 1)
+    small = make_extractor("cnn", space, {"channels": [8, 8, 8], "hidden": 32})
+    assert small.features_dim == 32
+    assert count_parameters(small) < count_parameters(make_extractor("cnn", space))
+    with pytest.raises(ValueError, match="unknown policy network"):
+        encoder_for("resnet")
+    _, flat_space = _obs("mlp", "official", 1)
+    with pytest.raises(ValueError):
+        make_extractor("cnn", flat_space)
+
+
+@pytest.mark.parametrize("preset", ["official", "tiny"])
+def test_planner_travel_times_and_first_moves(preset):
+    """MazePlanner's planes agree with the engine's distances and fastest first moves (rotated views too)."""
+    from pyrat_env.paths import distance_matrix, first_moves_towards
+    from train.networks import MazePlanner
+
+    enc = make_encoder("planes")
+    obs, cases = [], []
+    for seed in range(6):
+        setup = new_game(preset, seed)
+        game = setup.game()
+        game.step([0, 0])
+        rng = np.random.default_rng(seed)
+        for _ in range(int(rng.integers(0, 25))):
+            if game.over:
+                break
+            game.step([int(a) for a in rng.integers(0, 5, 2)])
+        for seat in (0, 1):
+            rot = setup.config.symmetric and seat == 1
+            obs.append(enc.encode(game, seat, rot))
+            cases.append((game.copy(), seat, rot))
+    planner = MazePlanner(*obs[0].shape[1:])
+    out = planner(torch.as_tensor(np.stack(obs))).numpy()
+    rotated = (0, 3, 4, 1, 2)
+    for k, (game, seat, rot) in enumerate(cases):
+        maze, n = game.maze, game.maze.n_cells
+        dist = distance_matrix(maze)
+        start = game.pos[seat] if game.mud_target[seat] is None else game.mud_target[seat]
+        wait = 0 if game.mud_target[seat] is None else game.mud_count[seat]
+        for c in maze.existing_cells().tolist():
+            v = n - 1 - c if rot else c
+            assert out[k, 0].reshape(-1)[v] == pytest.approx(min((dist[start, c] + wait) / planner.scale, 1.0))
+            got = [a + 1 for a in range(4) if out[k, 3 + a].reshape(-1)[v] > 0]
+            if rot:
+                got = sorted(rotated[a] for a in got)
+            assert got == (first_moves_towards(maze, start, c) if c != start else [])

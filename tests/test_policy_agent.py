@@ -1,0 +1,186 @@
+"""Checkpoints are agents: .pt, .zip and .onnx files load, see the game as the env does, and play matches."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sb3_contrib")
+
+from pyrat_env.encoders import ROTATED_ACTION  # noqa: E402
+from pyrat_env.engine import GameBatch  # noqa: E402
+from pyrat_env.mazes import new_game, preset  # noqa: E402
+from train.policy_agent import (  # noqa: E402
+    META_MEMBER,
+    PolicyAgent,
+    build_policy,
+    export_checkpoint,
+    load_agent,
+    load_checkpoint,
+    make_meta,
+    maze_is_symmetric,
+    policy_logits,
+    save_policy,
+    shipped_agents,
+)
+
+SMALL = {"cnn": {"channels": [8, 8, 8], "hidden": 32}, "mlp": {"hidden": [32]},
+         "transformer": {"d_model": 16, "heads": 2, "layers": 1, "ff": 32}}
+ENCODER = {"cnn": "planes", "mlp": "flat", "transformer": "tokens"}
+
+
+def _policy_file(tmp_path, name="cnn", preset_name="tiny", seed=0):
+    torch.manual_seed(seed)
+    meta = make_meta(name, SMALL[name], {"pi": [16], "vf": [16]}, ENCODER[name], {"horizon": 140},
+                     preset(preset_name), rotate="auto", masks=True, algorithm="test")
+    policy = build_policy(meta)
+    # random weights give near-uniform logits; scale the action head so choices are clear-cut
+    with torch.no_grad():
+        policy.action_net.weight.mul_(50.0)
+    return save_policy(tmp_path / f"{name}_{preset_name}.pt", policy, meta), policy, meta
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp", "transformer"])
+def test_pt_roundtrip_and_batched_play(tmp_path, name):
+    path, _, _ = _policy_file(tmp_path, name, "official")
+    assert path.with_suffix(".json").is_file()
+    agent = load_agent(path)
+    assert isinstance(agent, PolicyAgent) and agent.kind == "neural" and agent.name == path.stem
+    setups = [new_game("official", s) for s in range(6)]
+    batch = GameBatch([s.maze for s in setups], [s.cheese for s in setups], [s.starts for s in setups])
+    batch.step(np.zeros((6, 2), dtype=np.int64))
+    rng = np.random.default_rng(0)
+    for step in range(12):
+        for seat in (0, 1):
+            acts = agent.act_batch(batch, seat)
+            for i in (step % 6, (step + 3) % 6):
+                if not batch.over[i] and batch.mud_target[i, seat] < 0:
+                    game = batch.to_game(i)
+                    assert acts[i] == agent.act(game, seat)
+                    assert acts[i] in game.legal_actions(seat)
+        batch.step(rng.integers(0, 5, size=(6, 2)))
+
+
+def test_rotation_matches_the_env(tmp_path):
+    """On a symmetric maze seat 1 sees the rotated view; the agent's action is what the env would do."""
+    from pyrat_env.envs.gym_env import PyRatEnv
+
+    path, policy, _ = _policy_file(tmp_path, "cnn", "tiny")
+    agent = load_agent(path)
+    env = PyRatEnv(preset="tiny", seat=1, encoder="planes", opponent="greedy")
+    checked = 0
+    for episode in range(4):
+        obs, _ = env.reset(seed=episode)
+        assert env._rotate and maze_is_symmetric(env.game.maze)
+        done = False
+        while not done:
+            mask = env.action_masks()
+            with torch.no_grad():
+                logits = policy_logits(policy, torch.as_tensor(obs[None])).numpy()[0]
+            a_view = int(np.where(mask, logits, -1e8).argmax())
+            if env.game.mud_target[1] is None:
+                assert agent.act(env.game.copy(), 1) == int(ROTATED_ACTION[a_view])
+                checked += 1
+            obs, _, term, trunc, _ = env.step(a_view)
+            done = term or trunc
+    assert checked > 10
+    assert not maze_is_symmetric(new_game("official", 1).maze)
+
+
+def test_zip_checkpoint_from_ppo_model(tmp_path):
+    from train.ppo import PPOConfig, build_model, make_env, run_meta, save_model
+
+    cfg = PPOConfig(policy="mlp", preset="tiny", n_envs=4, n_steps=8, batch_size=16, net_kwargs=SMALL["mlp"])
+    env = make_env(cfg)
+    model = build_model(cfg, env, torch.device("cpu"))
+    meta = run_meta(cfg, env)
+    path = save_model(model, tmp_path / "model.zip", meta)
+    with zipfile.ZipFile(path) as zf:
+        assert META_MEMBER in zf.namelist() and "policy.optimizer.pth" in zf.namelist()
+    loaded_meta, state = load_checkpoint(path)
+    assert loaded_meta["policy"] == "mlp" and loaded_meta["encoder"] == "flat"
+    assert loaded_meta["encoder_options"]["horizon"] == env.max_turns
+    agent = load_agent(path)
+    game = new_game("tiny", 5).game()
+    game.step([0, 0])
+    assert agent.act(game, 0) in game.legal_actions(0)
+    # exported without the optimizer state
+    small = export_checkpoint(path, tmp_path / "small.pt")
+    assert small.stat().st_size < path.stat().st_size
+    assert load_agent(small).act(game, 1) == agent.act(game, 1)
+
+
+def test_onnx_export_plays_like_the_pt(tmp_path):
+    pytest.importorskip("onnx")
+    path, _, _ = _policy_file(tmp_path, "cnn", "official")
+    onnx_path = export_checkpoint(path, tmp_path / "policy.onnx")
+    a, b = load_agent(path), load_agent(onnx_path)
+    assert b.kind == "neural"
+    for seed in range(3):
+        game = new_game("official", seed).game()
+        game.step([0, 0])
+        assert a.act(game, 0) == b.act(game, 0)
+
+
+def test_checkpoint_plays_matches_through_the_spec(tmp_path):
+    from agents.match import play_series
+    from agents.spec import resolve_agent
+
+    path, _, _ = _policy_file(tmp_path, "cnn", "official")
+    assert isinstance(resolve_agent(str(path)), PolicyAgent)
+    res = play_series([str(path), "greedy"], games=2, seed=3, turn_time=None, preprocessing_time=None,
+                      max_turns=300)
+    assert res.games == 2 and sum(res.errors) == 0
+
+
+def test_stochastic_agent_is_seeded(tmp_path):
+    path, _, _ = _policy_file(tmp_path, "mlp", "official")
+    game = new_game("official", 2).game()
+    game.step([0, 0])
+    runs = []
+    for _ in range(2):
+        agent = load_agent(path, deterministic=False)
+        agent.rng = np.random.default_rng(7)
+        runs.append([agent.act(game, 0) for _ in range(20)])
+    assert runs[0] == runs[1]
+    assert all(a in game.legal_actions(0) for a in runs[0])
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "x.pt"
+    torch.save({"weights": 1}, bad)
+    with pytest.raises(ValueError):
+        load_checkpoint(bad)
+    with pytest.raises(ValueError):
+        load_checkpoint(tmp_path / "x.h5")
+
+
+def test_shipped_agents_listed_and_small():
+    agents = shipped_agents()
+    assert agents, "no shipped agent in agents/shipped"
+    for entry in agents:
+        assert entry["kind"] == "neural" and entry["description"]
+        from pathlib import Path
+
+        path = Path(entry["path"])
+        assert path.stat().st_size < 5_000_000
+        meta = json.loads(path.with_suffix(".json").read_text())
+        assert meta["format"] == "pyrat-policy/1"
+        agent = load_agent(path)
+        game = new_game("official", 11).game()
+        game.step([0, 0])
+        assert agent.act(game, 0) in game.legal_actions(0)
+
+
+@pytest.mark.slow
+def test_shipped_agent_beats_greedy():
+    """The shipped agent scores at least 55 % against greedy over 100 paired official games (batched evaluator)."""
+    from train.evaluate import evaluate
+
+    entry = shipped_agents()[0]
+    res = evaluate(load_agent(entry["path"]), "greedy", games=100, seed=0, config="official")
+    assert res.points >= 0.55, res.summary(entry["name"], "greedy")

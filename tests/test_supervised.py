@@ -1,0 +1,207 @@
+"""train.supervised and train.inspect: data split by maze, the four classifiers, the training loop, playing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from train import supervised as sup  # noqa: E402
+from train.inspect import (  # noqa: E402
+    attention_from_cell,
+    attention_maps,
+    draw_maze,
+    filter_responses,
+    first_layer_filters,
+    strongest_channels,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    torch.set_num_threads(1)
+    return sup.expert_data("greedy", "greedy:1,random:1", games=24, config="tiny", val_fraction=0.2,
+                           test_fraction=0.2, seed=3)
+
+
+def test_split_by_maze_is_disjoint_and_complete(data):
+    ids = data.maze_ids()
+    sets = {k: set(ids[v].tolist()) for k, v in data.splits.items()}
+    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
+    assert sum(len(v) for v in data.splits.values()) == len(data)
+    assert all(len(v) for v in data.splits.values())
+    rows = {r["split"]: r for r in data.summary()}
+    assert rows["train"]["samples"] == len(data.splits["train"])
+    assert rows["train"]["mazes"] == len(sets["train"])
+
+
+def test_first_games_takes_whole_mazes(data):
+    few = data.first_games("train", 2)
+    ids = data.maze_ids()
+    assert len(np.unique(ids[few])) == 2
+    for m in np.unique(ids[few]):          # every sample of those mazes that is in the split
+        assert set(np.flatnonzero(ids == m)) & set(data.splits["train"]) == set(few[ids[few] == m])
+    assert np.isin(few, data.splits["train"]).all()
+
+
+@pytest.mark.parametrize("kind,kwargs", [("linear", {}), ("mlp", {"hidden": (32,), "dropout": 0.2, "batchnorm": True}),
+                                         ("cnn", {"channels": 8, "layers": 2, "batchnorm": True, "dropout": 0.1}),
+                                         ("transformer", {"d_model": 16, "heads": 2, "layers": 1, "ff": 32}),
+                                         ("transformer", {"d_model": 16, "heads": 2, "layers": 1, "positions": False})])
+def test_models_forward_and_rebuild(data, kind, kwargs):
+    model = sup.make_model(kind, data, seed=0, **kwargs)
+    assert model.encoder_name == sup.ENCODER_OF[kind]
+    obs = torch.as_tensor(data.encode(model.encoder_name, np.arange(5)))
+    model.eval()
+    out = model(obs)
+    assert out.shape == (5, 5) and torch.isfinite(out).all()
+    again = sup.make_model(model.spec["kind"], model.spec["obs_shape"], seed=0, **model.spec["kwargs"])
+    again.eval()
+    assert torch.allclose(again(obs), out)
+    assert sup.count_parameters(model) > 0
+
+
+def test_fit_learns_and_is_reproducible(data):
+    def run():
+        model = sup.make_model("mlp", data, seed=1, hidden=(64,))
+        hist = sup.fit(model, data, epochs=4, batch_size=64, lr=3e-3, seed=5, device="cpu")
+        return model, hist
+
+    m1, h1 = run()
+    _, h2 = run()
+    assert [r["val_loss"] for r in h1.rows] == pytest.approx([r["val_loss"] for r in h2.rows])
+    assert len(h1.rows) == 4 and 1 <= h1.best_epoch <= 4
+    assert h1.rows[-1]["train_loss"] < h1.rows[0]["train_loss"]
+    # better than the best constant guess among legal moves
+    counts = np.bincount(data.states.action[data.splits["train"]], minlength=5)
+    assert h1.best["train_accuracy"] > counts.max() / counts.sum()
+    # the kept weights are the best epoch's
+    assert sup.evaluate(m1, data, "val")["loss"] == pytest.approx(h1.best["val_loss"], rel=1e-5)
+
+
+def test_masked_predictions_are_legal(data):
+    model = sup.make_model("linear", data, seed=0)
+    src = data.source("flat")
+    obs, act, mask = src.get(np.arange(50))
+    pred = sup.masked_logits(model(obs), mask).argmax(1)
+    assert mask[torch.arange(50), pred].all()
+    assert mask[torch.arange(50), act].all()         # the expert's move is always legal
+
+
+def test_patience_stops_early(data):
+    model = sup.make_model("linear", data, seed=0)
+    hist = sup.fit(model, data, epochs=30, lr=0.3, patience=1, seed=0, device="cpu")
+    assert len(hist.rows) < 30
+
+
+def test_attention_recorded_matches_fused(data):
+    model = sup.make_model("transformer", data, seed=2, d_model=16, heads=4, layers=2, ff=32)
+    model.eval()
+    obs = torch.as_tensor(data.encode("tokens", np.arange(3)))
+    fused = model(obs)
+    maps = attention_maps(model, obs)
+    n = data.config.width * data.config.height
+    assert maps.shape == (2, 3, 4, n + 1, n + 1)
+    assert np.allclose(maps.sum(-1), 1.0, atol=1e-5)
+    assert torch.allclose(model(obs), fused, atol=1e-5)
+    assert all(not b.record for b in model.blocks)
+    row = attention_from_cell(maps, cell=4)
+    assert row.shape == (4, n)
+
+
+def test_filters_and_responses(data):
+    model = sup.make_model("cnn", data, seed=0, channels=6, layers=2)
+    w = first_layer_filters(model)
+    assert w.shape == (6, 14, 3, 3)
+    rows = strongest_channels(model, top=2)
+    assert len(rows) == 6 and "(" in rows[0]["strongest planes"]
+    resp = filter_responses(model, data.encode("planes", [0])[0])
+    assert resp.shape == (6, data.config.height, data.config.width) and (resp >= 0).all()
+
+
+def test_draw_maze_runs():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pyrat_env.mazes import new_game
+
+    setup = new_game("official", 1)
+    fig, ax = plt.subplots()
+    draw_maze(ax, setup.maze, np.arange(setup.maze.n_cells), cheese=setup.cheese, players=setup.starts,
+              colorbar=True, title="t")
+    plt.close(fig)
+
+
+def test_classifier_plays_saves_and_loads(data, tmp_path):
+    from agents.spec import resolve_agent
+    from train.evaluate import evaluate
+
+    model = sup.make_model("cnn", data, seed=0, channels=8, layers=2)
+    sup.fit(model, data, epochs=2, seed=0, device="cpu")
+    agent = sup.as_agent(model, data, name="cnn")
+    res = evaluate(agent, "random", games=4, seed=0, config=data.config, max_turns=60)
+    assert res.games == 4
+    path = sup.save_classifier(model, tmp_path / "cnn.pt", data)
+    loaded, meta = sup.load_classifier(path)
+    obs = torch.as_tensor(data.encode("planes", np.arange(4)))
+    assert torch.allclose(loaded(obs), model(obs), atol=1e-6)
+    assert meta["encoder"] == "planes" and meta["max_turns"] == data.max_turns
+    spec = sup.write_agent_file(path)
+    player = resolve_agent(str(spec))
+    assert player.name == "cnn"
+    again = evaluate(player, "random", games=4, seed=0, config=data.config, max_turns=60)
+    assert (again.wins, again.draws, again.mean_score) == (res.wins, res.draws, res.mean_score)
+
+
+def test_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv(sup.QUICK_ENV, "1")
+    assert sup.quick_mode() and sup.by_mode(1, 2) == 1
+    monkeypatch.setenv(sup.QUICK_ENV, "0")
+    assert not sup.quick_mode() and sup.by_mode(1, 2) == 2
+    monkeypatch.setenv(sup.RUNS_ENV, str(tmp_path / "r"))
+    assert sup.runs_dir("a").is_dir() and sup.runs_dir("a").parent == tmp_path / "r"
+    threads = torch.get_num_threads()
+    try:
+        assert sup.setup(0, threads=1).type in ("cpu", "cuda")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    text = sup.format_table([{"a": 1, "b": 0.12345}, {"a": 1000, "b": 2.0}])
+    assert "1,000" in text and "0.123" in text
+
+
+def test_attention_share_against_uniform(data):
+    from train.inspect import attention_share
+
+    model = sup.make_model("transformer", data, seed=0, d_model=16, heads=2, layers=1, ff=32)
+    obs = data.encode("tokens", np.arange(6))
+    maps = attention_maps(model, obs)
+    everything = np.ones((6, obs.shape[1]), dtype=bool)
+    share, uniform = attention_share(maps, obs[:, :, 10].argmax(1), everything)
+    assert share.shape == (1, 2) and np.allclose(share, 1.0) and uniform == 1.0
+    nothing = np.zeros_like(everything)
+    share, uniform = attention_share(maps, obs[:, :, 10].argmax(1), nothing)
+    assert np.allclose(share, 0.0) and uniform == 0.0
+
+
+def test_draw_sample_and_saved_agents(data, tmp_path):
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from train.inspect import draw_sample
+
+    fig, ax = plt.subplots()
+    rotated = np.flatnonzero(data.states.rot)
+    for i in [0] + rotated[:1].tolist():          # tiny mazes are symmetric: seat 1 sees a rotated view
+        draw_sample(ax, data, int(i))
+    plt.close(fig)
+    model = sup.make_model("linear", data, seed=0)
+    sup.write_agent_file(sup.save_classifier(model, tmp_path / "lin.pt", data))
+    (tmp_path / "ppo.zip").write_bytes(b"")
+    (tmp_path / "imit.pt").write_bytes(b"")
+    found = sup.saved_agents(tmp_path)
+    assert list(found) == ["imit", "lin", "ppo"]
+    assert found["lin"].endswith("lin.py") and found["ppo"].endswith("ppo.zip") and found["imit"].endswith("imit.pt")

@@ -1,0 +1,169 @@
+"""Tiny trainings end to end: PPO (with self-play and resume), imitation, imitation then PPO, the CLI, evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sb3_contrib")
+
+from pyrat_env.encoders import make_encoder  # noqa: E402
+from pyrat_env.engine import Game  # noqa: E402
+from pyrat_env.mazes import preset  # noqa: E402
+from train.imitation import ImitationConfig, generate_dataset, split_by_maze, train_imitation  # noqa: E402
+from train.ppo import PPOConfig, train_ppo  # noqa: E402
+from train.selfplay import OpponentPool, parse_mix  # noqa: E402
+
+TINY_MLP = {"hidden": [64]}
+TINY_CNN = {"channels": [8, 8, 16], "hidden": 32}
+
+
+def _ppo(tmp_path, **kw) -> PPOConfig:
+    base = dict(policy="mlp", preset="tiny", net_kwargs=TINY_MLP, timesteps=512, n_envs=8, n_steps=32,
+                batch_size=128, n_epochs=1, eval_every=256, eval_games=4, checkpoint_every=256, snapshot_every=256,
+                out=str(tmp_path / "ppo"), progress=False, threads=1)
+    base.update(kw)
+    return PPOConfig(**base)
+
+
+def test_ppo_end_to_end_and_resume(tmp_path):
+    cfg = _ppo(tmp_path)
+    summary = train_ppo(cfg)
+    run = tmp_path / "ppo"
+    for name in ("config.json", "best.zip", "best.json", "last.zip", "state.json", "summary.json"):
+        assert (run / name).is_file(), name
+    assert list((run / "checkpoints").glob("step_*.zip"))
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["config"]["policy"] == "mlp" and saved["meta"]["encoder"] == "flat"
+    assert summary["timesteps"] >= 512 and summary["steps_per_s"] > 0
+    assert "greedy" in summary["last_eval"]
+    # the best checkpoint is an agent
+    from agents.spec import resolve_agent
+
+    agent = resolve_agent(str(run / "best.zip"))
+    assert agent.kind == "neural"
+    # resume: continue the same run to more steps
+    more = train_ppo(_ppo(tmp_path, timesteps=1024), resume=True)
+    assert more["timesteps"] >= 1024
+    assert json.loads((run / "state.json").read_text())["num_timesteps"] >= 1024
+
+
+def test_ppo_self_play_pool(tmp_path):
+    summary = train_ppo(_ppo(tmp_path, opponent="greedy:1,self:2", policy="cnn", net_kwargs=TINY_CNN,
+                             eval_games=0))
+    assert list((tmp_path / "ppo" / "pool").glob("step_*.pt"))
+    draws = summary["pool_draws"]
+    assert draws.get("greedy", 0) > 0 and any(k.startswith("step_") for k in draws)
+
+
+def test_pool_sampling():
+    assert parse_mix("greedy") == [("greedy", 1.0)]
+    assert parse_mix("greedy:1, self:3,file.py:Cls") == [("greedy", 1.0), ("self", 3.0), ("file.py:Cls", 1.0)]
+    with pytest.raises(ValueError):
+        parse_mix("")
+    pool = OpponentPool("greedy:1,self:1")
+    rng = np.random.default_rng(0)
+    assert {pool(rng) for _ in range(20)} == {"greedy"}          # no snapshot yet: scripted fallback
+    from train.policy_agent import build_policy, make_meta
+
+    meta = make_meta("mlp", TINY_MLP, {"pi": [8], "vf": [8]}, "flat", {}, preset("tiny"))
+    pool.add_snapshot(build_policy(meta), "s0")
+    drawn = [pool(rng) for _ in range(50)]
+    assert "greedy" in drawn and any(not isinstance(d, str) for d in drawn)
+
+
+def test_dataset_encoding_matches_the_encoder():
+    data = generate_dataset("greedy", "random", 6, preset("tiny"), seed=1, max_turns=140, chunk=4)
+    assert len(data) > 20
+    enc = make_encoder("planes", horizon=140)
+    view = data.encoder_view(enc)
+    idx = np.arange(len(data))
+    obs = view.encode(idx)
+    for i in idx[:: max(len(idx) // 25, 1)]:
+        g, seat = int(data.game[i]), int(data.seat[i])
+        maze = data.mazes[g]
+        game = Game(maze, [int(c) for c in np.flatnonzero(data.cheese[i])] or [int(maze.existing_cells()[0])],
+                    [int(maze.existing_cells()[0])] * 2, None, 140)
+        game.cheese = [int(c) for c in np.flatnonzero(data.cheese[i])]
+        game.initial_cheese = list(range(int(data.n_initial[g])))
+        order = [seat, 1 - seat]
+        game.pos = [0, 0]
+        game.mud_target, game.mud_count, game.scores = [None, None], [0, 0], [0.0, 0.0]
+        for j, p in enumerate(order):
+            game.pos[p] = int(data.pos[i, j])
+            if data.mud_target[i, j] >= 0:
+                game.mud_target[p], game.mud_count[p] = int(data.mud_target[i, j]), int(data.mud_count[i, j])
+            game.scores[p] = float(data.scores[i, j])
+        game.turn = int(data.turn[i])
+        np.testing.assert_allclose(obs[i], enc.encode(game, seat, bool(data.rot[i])), atol=1e-6)
+        assert data.mask[i, data.action[i]] or data.action[i] == 0
+    # the recorded actions are the expert's, in the view frame; seat 1 is rotated on the symmetric tiny preset
+    assert data.rot[data.seat == 1].all() and not data.rot[data.seat == 0].any()
+    train, val, test = split_by_maze(data, 0.2, 0.2)
+    groups = data.maze_groups()[data.game]
+    assert not (set(groups[train]) & set(groups[val])) and not (set(groups[train]) & set(groups[test]))
+    assert len(train) + len(val) + len(test) == len(data)
+
+
+def test_imitation_learns_then_ppo_continues(tmp_path):
+    cfg = ImitationConfig(expert="greedy", opponents="random:1,greedy:1", games=150, policy="cnn",
+                          net_kwargs={"channels": [16, 16, 16], "hidden": 64}, preset="tiny", epochs=15,
+                          batch_size=64, lr=3e-3, patience=15, eval_games=4, out=str(tmp_path / "bc"),
+                          progress=False, threads=1)
+    summary = train_imitation(cfg)
+    train_acc = summary["splits"]["train"]["accuracy"]
+    # chance is about 1 / (number of legal moves), around 0.35 here; the expert is deterministic
+    assert train_acc > 0.7, summary["splits"]
+    assert (tmp_path / "bc" / "best.pt").is_file() and (tmp_path / "bc" / "metrics.json").is_file()
+    assert list((tmp_path / "bc" / "tb").glob("events.out.tfevents.*"))
+    ppo = train_ppo(_ppo(tmp_path, policy="mlp", net_kwargs=None, init=str(tmp_path / "bc" / "best.pt"),
+                         timesteps=256, eval_games=0, checkpoint_every=0))
+    cfg_saved = json.loads((tmp_path / "ppo" / "config.json").read_text())["config"]
+    assert cfg_saved["policy"] == "cnn" and cfg_saved["net_kwargs"]["channels"] == [16, 16, 16]
+    assert ppo["timesteps"] >= 256
+
+
+def test_cli_imitate_and_eval(tmp_path, capsys):
+    from pyrat_env.cli import main
+
+    out = tmp_path / "cli"
+    rc = main(["train", "imitate", "--expert", "greedy", "--games", "12", "--policy", "mlp", "--preset", "tiny",
+               "--epochs", "2", "--eval-games", "2", "--out", str(out), "--no-progress", "--threads", "1",
+               "--net", json.dumps(TINY_MLP)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "accuracy" in text and "test" in text and "parameters" in text
+    rc = main(["train", "eval", str(out / "best.pt"), "greedy", "--games", "4", "--preset", "tiny", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["games"] == 4
+    rc = main(["train", "export", str(out / "best.pt"), str(tmp_path / "exported.pt"), "--description", "d"])
+    assert rc == 0 and (tmp_path / "exported.json").is_file()
+
+
+def test_batched_evaluation_matches_the_match_runner(tmp_path):
+    """The batched evaluator plays the games play_series plays (deterministic agents: same results)."""
+    from agents.match import play_series
+    from train.evaluate import evaluate
+    from train.policy_agent import build_policy, load_agent, make_meta, save_policy
+
+    torch.manual_seed(3)
+    meta = make_meta("mlp", TINY_MLP, {"pi": [16], "vf": [16]}, "flat", {"horizon": 140}, preset("tiny"))
+    path = save_policy(tmp_path / "p.pt", build_policy(meta), meta)
+    res = evaluate(load_agent(path), "greedy", games=6, seed=4, config="tiny", max_turns=60)
+    series = play_series([str(path), "greedy"], games=6, seed=4, config="tiny", turn_time=None,
+                         preprocessing_time=None, max_turns=60)
+    assert (res.wins, res.draws) == (series.wins[0], series.draws)
+    assert res.mean_score == pytest.approx(series.mean_scores[0])
+
+
+def test_train_benchmark_runs_quickly():
+    from train.bench import ppo_steps_per_s
+
+    rate, info = ppo_steps_per_s("mlp", rollouts=1, threads=1, n_envs=8, n_steps=16, batch_size=64,
+                                 preset="tiny", net_kwargs=TINY_MLP)
+    assert rate > 0 and info["steps"] == 128

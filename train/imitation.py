@@ -1,0 +1,634 @@
+"""Supervised imitation of an expert: batched datasets of (observation, expert action, mask), and a training loop.
+
+``pyrat train imitate --expert opportunist --games 2000 --policy cnn`` runs `train_imitation`:
+
+1. **Data** (`generate_dataset`): the expert plays ``games`` games against opponents drawn from
+   ``opponents`` (a weighted list, as in `train.selfplay.parse_mix`; ``expert`` means the expert itself, and
+   then both seats are recorded), all stepped together in `GameBatch` es. Agents with a vectorised
+   ``act_batch`` answer for every game at once; the others (a stateful expert such as ``opportunist``) get one
+   instance per game, started with a `GameContext` and asked through ``act`` on ``batch.to_game(i)``. Every
+   turn the expert is asked (not in mud) gives a sample. Samples are stored as compact game states (maze
+   index, positions, mud, scores, turn, cheese mask) plus the expert action and the legal-action mask in the
+   seat's view frame, and the discounted return of the env's ``score_diff`` reward from that turn (the value
+   head's target). Observations are rebuilt per minibatch by the encoder's own batched code from per-maze
+   templates (`StateDataset.encode`), so a dataset of thousands of games takes tens of MB, not GB.
+   With ``dagger_rounds`` > 0, later rounds let the current network drive (DAgger) while the expert labels.
+2. **Split by maze** into train / validation / test (``val_fraction``, ``test_fraction``): no maze is in two
+   splits, so the scores measure play on mazes the network never saw.
+3. **Training**: the same SB3 actor-critic policy PPO uses (`train.policy_agent.build_policy`), trained with
+   cross-entropy on the masked logits (illegal actions get MaskablePPO's -1e8) plus ``value_coef`` times the
+   value head's squared error, Adam, early stopping on the validation loss (``patience`` epochs), the best
+   epoch's weights kept. Curves go to TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
+4. **Output**: ``DIR/best.pt`` (portable policy file with metadata: ``pyrat play DIR/best.pt greedy`` and
+   ``pyrat train ppo --init DIR/best.pt``), ``DIR/config.json``, ``DIR/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.base import Agent, GameContext
+from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
+from pyrat_env.engine import GameBatch, Maze
+from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
+from pyrat_env.mazes import GameConfig, new_game, preset
+
+from .networks import describe, encoder_for, net_kwargs_for
+from .selfplay import parse_mix
+
+EXPERT = "expert"
+
+
+@dataclass(frozen=True)
+class ImitationConfig:
+    """Settings of an imitation run (saved as ``config.json`` in the run folder)."""
+
+    expert: str = "opportunist"
+    opponents: str = "greedy:3,random:1"
+    games: int = 2000
+    policy: str = "cnn"
+    net_kwargs: dict | None = None
+    net_arch: dict | None = None
+    preset: str = "official"
+    max_turns: int | None = None          # env turn limit (None: the envs' default, 4 * width * height)
+    gamma: float = 0.99                   # discount of the value targets (PPO's)
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    epochs: int = 30
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    value_coef: float = 0.02
+    patience: int = 3
+    dagger_rounds: int = 0
+    dagger_games: int = 500
+    chunk: int = 64                       # games stepped together while generating data
+    seed: int = 0
+    device: str = "cpu"
+    threads: int | None = None
+    eval_games: int = 100                 # paired games against each eval opponent at the end (0: none)
+    eval_opponents: tuple[str, ...] = ("greedy",)
+    out: str = "runs/imitate"
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ImitationConfig:
+        d = dict(d)
+        if "eval_opponents" in d:
+            d["eval_opponents"] = tuple(d["eval_opponents"])
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+# -- the dataset -----------------------------------------------------------------------------------------------
+@dataclass
+class StateDataset:
+    """Samples as compact game states; `encode` turns any subset into observations ``[B, ...]``.
+
+    Per sample: ``game`` (index into ``mazes`` / ``n_initial``), ``seat`` of the recorded player, ``rot`` (its
+    view is rotated), ``turn``, ``pos``/``mud_target``/``mud_count``/``scores`` ``[M, 2]`` with the recorded
+    player first, ``cheese`` ``[M, N]``, ``action`` (view frame), ``mask`` ``[M, 5]`` (view frame), ``ret``.
+    """
+
+    width: int
+    height: int
+    max_turns: int | None
+    mazes: list[Maze]
+    n_initial: np.ndarray
+    game: np.ndarray
+    seat: np.ndarray
+    rot: np.ndarray
+    turn: np.ndarray
+    pos: np.ndarray
+    mud_target: np.ndarray
+    mud_count: np.ndarray
+    scores: np.ndarray
+    cheese: np.ndarray
+    action: np.ndarray
+    mask: np.ndarray
+    ret: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.action)
+
+    def subset(self, idx: np.ndarray) -> StateDataset:
+        per_sample = ("game", "seat", "rot", "turn", "pos", "mud_target", "mud_count", "scores", "cheese",
+                      "action", "mask", "ret")
+        return replace(self, **{k: getattr(self, k)[idx] for k in per_sample})
+
+    @staticmethod
+    def concat(parts: list[StateDataset]) -> StateDataset:
+        """Datasets joined (mazes appended, game indices shifted)."""
+        first = parts[0]
+        mazes: list[Maze] = []
+        games, n_init = [], []
+        for p in parts:
+            games.append(p.game + len(mazes))
+            mazes += p.mazes
+            n_init.append(p.n_initial)
+        cat = {k: np.concatenate([getattr(p, k) for p in parts]) for k in
+               ("seat", "rot", "turn", "pos", "mud_target", "mud_count", "scores", "cheese", "action", "mask", "ret")}
+        return StateDataset(first.width, first.height, first.max_turns, mazes, np.concatenate(n_init),
+                            np.concatenate(games), **cat)
+
+    def maze_groups(self) -> np.ndarray:
+        """A group id per game: games on the same maze share it."""
+        ids: dict[bytes, int] = {}
+        return np.array([ids.setdefault(m.key(), len(ids)) for m in self.mazes], dtype=np.int64)
+
+    def encoder_view(self, encoder: Encoder) -> DatasetEncoder:
+        return DatasetEncoder(self, encoder)
+
+
+class DatasetEncoder:
+    """Observations of dataset samples, built with the encoder's batched code from per-(maze, rotation) templates."""
+
+    def __init__(self, data: StateDataset, encoder: Encoder) -> None:
+        self.data, self.encoder = data, encoder
+        keys = sorted(set(zip(data.game.tolist(), data.rot.tolist())))
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.templates = np.stack([encoder.template(data.mazes[g], bool(r)) for g, r in keys]) if keys else \
+            encoder.zeros((0,), data.width, data.height)
+        self.sample_template = np.array([self.index[(g, r)] for g, r in zip(data.game.tolist(), data.rot.tolist())],
+                                        dtype=np.int64)
+
+    def encode(self, idx: np.ndarray) -> np.ndarray:
+        d = self.data
+        idx = np.asarray(idx, dtype=np.int64)
+        enc = self.encoder.batch(len(idx), d.width, d.height, player=0)
+        enc.static = self.templates[self.sample_template[idx]]
+        enc.rotate = d.rot[idx]
+        enc.n_initial = d.n_initial[d.game[idx]].astype(np.float32)
+        cheese = d.cheese[idx]
+        fake = SimpleNamespace(cheese=cheese, pos=d.pos[idx].astype(np.int64),
+                               mud_target=d.mud_target[idx].astype(np.int64),
+                               mud_count=d.mud_count[idx].astype(np.int64), scores=d.scores[idx].astype(np.float64),
+                               turn=d.turn[idx].astype(np.int64), n_cheese=cheese.sum(axis=1), n_players=2,
+                               max_turns=d.max_turns, batch_size=len(idx))
+        return enc.encode(fake)
+
+
+def _is_batched(agent: Agent) -> bool:
+    """Agents whose ``act_batch`` is vectorised (and who need no per-game state) are asked once for all games."""
+    return type(agent).act_batch is not Agent.act_batch
+
+
+def _resolve(spec: Any) -> Agent:
+    if isinstance(spec, Agent):
+        return spec
+    from agents.spec import resolve_agent
+
+    return resolve_agent(spec)
+
+
+def _data_seed(seed: int, k: int, stream: int) -> int:
+    """Game seeds for datasets: a stream of their own, distinct from the evaluation series (`game_seed`)."""
+    state = np.random.SeedSequence([int(seed), int(k), 1 + int(stream)]).generate_state(1, dtype=np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+class _SeatPlayers:
+    """Who plays one seat in every game of a chunk: one shared batched agent per spec, or one instance per game."""
+
+    def __init__(self, specs: list[Any], seat: int) -> None:
+        self.seat = seat
+        self.shared: dict[str, Agent] = {}
+        self.rows: list[Agent] = []
+        self.group: list[str] = []
+        for spec in specs:
+            key = spec if isinstance(spec, str) else f"obj{id(spec)}"
+            agent = spec if isinstance(spec, Agent) else None
+            if key not in self.shared:
+                self.shared[key] = agent if agent is not None else _resolve(spec)
+            shared = self.shared[key]
+            if _is_batched(shared):
+                self.rows.append(shared)
+            else:
+                self.rows.append(_resolve(spec) if isinstance(spec, str) else shared)
+            self.group.append(key)
+
+    def start(self, batch: GameBatch, seeds: list[int]) -> None:
+        for i, agent in enumerate(self.rows):
+            if not _is_batched(agent):
+                g = batch.to_game(i)
+                agent.start(GameContext(maze=g.maze, seat=self.seat, n_players=2, cheese=tuple(g.initial_cheese),
+                                        starts=tuple(g.starts), rng=np.random.default_rng([seeds[i], self.seat]),
+                                        game=g.copy()))
+            else:
+                agent.rng = np.random.default_rng([seeds[i], self.seat, 1])
+
+    def act(self, batch: GameBatch) -> np.ndarray:
+        out = np.zeros(batch.batch_size, dtype=np.int64)
+        free = ~batch.over & (batch.mud_target[:, self.seat] < 0)
+        done_groups: set[str] = set()
+        for i, agent in enumerate(self.rows):
+            if not free[i]:
+                continue
+            if _is_batched(agent):
+                key = self.group[i]
+                if key in done_groups:
+                    continue
+                done_groups.add(key)
+                rows = np.array([j for j in range(len(self.rows)) if self.group[j] == key and free[j]])
+                out[rows] = np.asarray(agent.act_batch(batch, self.seat), dtype=np.int64)[rows]
+            else:
+                from agents.base import to_action_index
+
+                out[i] = to_action_index(agent.act(batch.to_game(i), self.seat))
+        return out
+
+
+def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig, seed: int = 0,
+                     max_turns: int | None = None, gamma: float = 0.99, chunk: int = 64, driver: Any = None,
+                     progress: bool = False, stream: int = 0) -> StateDataset:
+    """Play ``games`` games of ``expert`` against ``opponents`` and record the expert's decisions (module docstring).
+
+    ``driver`` (an `Agent`, optional): when given it chooses the recorded seats' moves while the expert only
+    labels them (DAgger). ``max_turns``: the env limit (also the horizon of the turn feature).
+    """
+    mix = parse_mix(opponents)
+    with _tables_cache(chunk):
+        return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream)
+
+
+@contextlib.contextmanager
+def _tables_cache(size: int):
+    """Let the planning experts of ``agents.scripted`` cache the tables of ``size`` mazes meanwhile.
+
+    They keep per-maze tables for a few recent mazes only (``TABLES_CACHED``); a chunk interleaves more games
+    than that, which would rebuild the tables of every game at every turn.
+    """
+    import agents.scripted as scripted
+
+    old = getattr(scripted, "TABLES_CACHED", None)
+    if isinstance(old, int) and old < size:
+        scripted.TABLES_CACHED = size
+    try:
+        yield
+    finally:
+        if isinstance(old, int):
+            scripted.TABLES_CACHED = old
+
+
+def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: GameConfig, seed: int,
+              max_turns: int | None, gamma: float, chunk: int, driver: Any, progress: bool,
+              stream: int) -> StateDataset:
+    from tqdm import tqdm
+
+    rng = np.random.default_rng([seed, 97, stream])
+    weights = np.array([w for _, w in mix])
+    weights = weights / weights.sum()
+    rotate_seat1 = resolve_rotate("auto", config)
+    parts: list[dict[str, list]] = []
+    mazes: list[Maze] = []
+    n_initial: list[int] = []
+    rewards_per_game: list[np.ndarray] = []
+    bar = tqdm(total=games, desc="playing", unit="game", disable=not progress, leave=False)
+    for lo in range(0, games, chunk):
+        n = min(chunk, games - lo)
+        seeds = [_data_seed(seed, lo + i, stream) for i in range(n)]
+        setups = [new_game(config, s) for s in seeds]
+        opp_specs = [mix[int(rng.choice(len(mix), p=weights))][0] for _ in range(n)]
+        expert_seat = rng.integers(0, 2, size=n)
+        seat_specs: list[list[Any]] = [[None] * n, [None] * n]
+        record = np.zeros((n, 2), dtype=bool)
+        for i in range(n):
+            e = int(expert_seat[i])
+            seat_specs[e][i] = expert
+            seat_specs[1 - e][i] = expert if opp_specs[i] == EXPERT else opp_specs[i]
+            record[i, e] = True
+            record[i, 1 - e] = opp_specs[i] == EXPERT
+        batch = GameBatch([s.maze for s in setups], [s.cheese for s in setups], [s.starts for s in setups], None,
+                          max_turns)
+        players = [_SeatPlayers(seat_specs[0], 0), _SeatPlayers(seat_specs[1], 1)]
+        drivers = None
+        if driver is not None:
+            drivers = [driver, driver]
+        for p in players:
+            p.start(batch, seeds)
+        batch.step(np.zeros((n, 2), dtype=np.int64))       # turn 0
+        rot = np.zeros((n, 2), dtype=bool)
+        rot[:, 1] = rotate_seat1               # the envs rotate seat 1 on symmetric configs
+        game_base = len(mazes)
+        mazes += [s.maze for s in setups]
+        n_initial += [len(s.cheese) for s in setups]
+        rew = [[] for _ in range(n)]
+        rec: dict[str, list] = {k: [] for k in ("game", "seat", "rot", "turn", "pos", "mud_target", "mud_count",
+                                                "scores", "cheese", "action", "mask", "step")}
+        while not batch.over.all():
+            labels = np.stack([players[0].act(batch), players[1].act(batch)], axis=1)
+            actions = labels.copy()
+            if drivers is not None:
+                for s in (0, 1):
+                    if record[:, s].any():
+                        d = np.asarray(drivers[s].act_batch(batch, s), dtype=np.int64)
+                        actions[:, s] = np.where(record[:, s], d, actions[:, s])
+            live = ~batch.over
+            for s in (0, 1):
+                rows = np.flatnonzero(live & record[:, s] & (batch.mud_target[:, s] < 0))
+                if len(rows) == 0:
+                    continue
+                o = 1 - s
+                r = rot[rows, s]
+                view_action = np.where(r, _ROT[labels[rows, s]], labels[rows, s])
+                rec["game"].append(game_base + rows)
+                rec["seat"].append(np.full(len(rows), s, dtype=np.int8))
+                rec["rot"].append(r)
+                rec["turn"].append(batch.turn[rows].astype(np.int32))
+                rec["pos"].append(batch.pos[rows][:, [s, o]].astype(np.int16))
+                rec["mud_target"].append(batch.mud_target[rows][:, [s, o]].astype(np.int16))
+                rec["mud_count"].append(batch.mud_count[rows][:, [s, o]].astype(np.int16))
+                rec["scores"].append(batch.scores[rows][:, [s, o]].astype(np.float32))
+                rec["cheese"].append(batch.cheese[rows].copy())
+                rec["action"].append(view_action.astype(np.int8))
+                rec["mask"].append(action_mask_batch(batch, s, rot[:, s])[rows])
+                rec["step"].append(batch.turn[rows].astype(np.int32))
+            before = batch.over.copy()
+            gains = batch.step(actions)
+            for i in np.flatnonzero(~before):
+                rew[i].append(gains[i, 0] - gains[i, 1])
+            bar.update(int((batch.over & ~before).sum()))
+        for i in range(n):
+            rewards_per_game.append(np.asarray(rew[i], dtype=np.float64))
+        parts.append(rec)
+    bar.close()
+    # discounted returns of score_diff for seat 0 (seat 1's is the negative), from each turn on
+    returns0 = []
+    for r in rewards_per_game:
+        g = np.zeros(len(r) + 1)
+        for t in range(len(r) - 1, -1, -1):
+            g[t] = r[t] + gamma * g[t + 1]
+        returns0.append(g)
+    cat = {k: np.concatenate([np.concatenate(p[k]) if p[k] else np.zeros(0) for p in parts]) for k in parts[0]}
+    game_idx = cat["game"].astype(np.int64)
+    seat = cat["seat"].astype(np.int8)
+    step = cat["step"].astype(np.int64) - 1             # rewards are listed from turn 1 on
+    ret = np.array([returns0[g][t] for g, t in zip(game_idx.tolist(), step.tolist())], dtype=np.float32)
+    ret = np.where(seat == 0, ret, -ret).astype(np.float32)
+    w, h = config.width, config.height
+    return StateDataset(
+        width=w, height=h, max_turns=max_turns, mazes=mazes, n_initial=np.asarray(n_initial, dtype=np.int64),
+        game=game_idx, seat=seat, rot=cat["rot"].astype(bool), turn=cat["turn"].astype(np.int32),
+        pos=cat["pos"].reshape(-1, 2).astype(np.int16), mud_target=cat["mud_target"].reshape(-1, 2).astype(np.int16),
+        mud_count=cat["mud_count"].reshape(-1, 2).astype(np.int16), scores=cat["scores"].reshape(-1, 2),
+        cheese=cat["cheese"].reshape(-1, w * h).astype(bool), action=cat["action"].astype(np.int64),
+        mask=cat["mask"].reshape(-1, 5).astype(bool), ret=ret)
+
+
+_ROT = np.array([0, 3, 4, 1, 2], dtype=np.int64)
+
+
+def split_by_maze(data: StateDataset, val_fraction: float, test_fraction: float, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample indices of the train, validation and test splits; every maze falls in exactly one split."""
+    groups = data.maze_groups()
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    perm = np.random.default_rng([seed, 13]).permutation(n_groups)
+    n_test = int(round(n_groups * test_fraction))
+    n_val = int(round(n_groups * val_fraction))
+    if n_groups >= 3:
+        n_test, n_val = max(n_test, 1 if test_fraction > 0 else 0), max(n_val, 1 if val_fraction > 0 else 0)
+    which = np.zeros(n_groups, dtype=np.int64)           # 0 train, 1 val, 2 test
+    which[perm[:n_test]] = 2
+    which[perm[n_test:n_test + n_val]] = 1
+    split_of_sample = which[groups[data.game]]
+    return tuple(np.flatnonzero(split_of_sample == k) for k in range(3))  # type: ignore[return-value]
+
+
+# -- training ----------------------------------------------------------------------------------------------------
+def _losses(policy, obs: torch.Tensor, actions: torch.Tensor, masks: torch.Tensor, returns: torch.Tensor
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(cross-entropy, value squared error, correct predictions) for a minibatch."""
+    features = policy.extract_features(obs, policy.pi_features_extractor)
+    latent_pi, latent_vf = policy.mlp_extractor(features)
+    logits = policy.action_net(latent_pi).masked_fill(~masks, -1e8)
+    values = policy.value_net(latent_vf).squeeze(-1)
+    ce = F.cross_entropy(logits, actions)
+    mse = F.mse_loss(values, returns)
+    correct = (logits.argmax(dim=1) == actions).sum()
+    return ce, mse, correct
+
+
+def _batches(view: DatasetEncoder, idx: np.ndarray, batch_size: int, device: torch.device):
+    d = view.data
+    for lo in range(0, len(idx), batch_size):
+        b = idx[lo:lo + batch_size]
+        yield (torch.as_tensor(view.encode(b), device=device), torch.as_tensor(d.action[b], device=device),
+               torch.as_tensor(d.mask[b], device=device), torch.as_tensor(d.ret[b], device=device))
+
+
+def evaluate_split(policy, view: DatasetEncoder, idx: np.ndarray, batch_size: int = 2048,
+                   device: torch.device | str = "cpu") -> dict:
+    """Mean cross-entropy, value error and accuracy of the policy on the samples ``idx``."""
+    if len(idx) == 0:
+        return {"loss": float("nan"), "value_mse": float("nan"), "accuracy": float("nan"), "samples": 0}
+    policy.set_training_mode(False)
+    ce_sum = mse_sum = correct = 0.0
+    with torch.no_grad():
+        for obs, act, mask, ret in _batches(view, idx, batch_size, torch.device(device)):
+            ce, mse, c = _losses(policy, obs, act, mask, ret)
+            ce_sum += float(ce) * len(act)
+            mse_sum += float(mse) * len(act)
+            correct += float(c)
+    n = len(idx)
+    return {"loss": ce_sum / n, "value_mse": mse_sum / n, "accuracy": correct / n, "samples": int(n)}
+
+
+def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray, epochs: int, batch_size: int,
+        lr: float, weight_decay: float, value_coef: float, patience: int, seed: int, device: torch.device | str,
+        writer=None, progress: bool = False, log_offset: int = 0) -> dict:
+    """Supervised training with early stopping on the validation loss; the best epoch's weights are loaded back."""
+    from tqdm import tqdm
+
+    device = torch.device(device)
+    opt = torch.optim.Adam(policy.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1), eta_min=lr * 0.05)
+    rng = np.random.default_rng([seed, 29])
+    best = {"val_loss": math.inf, "epoch": -1, "state": None}
+    history = []
+    bad = 0
+    steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress, leave=False)
+    for epoch in range(epochs):
+        policy.set_training_mode(True)
+        order = train_idx[rng.permutation(len(train_idx))]
+        ce_sum = correct = n_seen = 0.0
+        t0 = time.perf_counter()
+        for obs, act, mask, ret in _batches(view, order, batch_size, device):
+            ce, mse, c = _losses(policy, obs, act, mask, ret)
+            loss = ce + value_coef * mse
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
+            ce_sum += float(ce.detach()) * len(act)
+            correct += float(c)
+            n_seen += len(act)
+            bar.update(1)
+        sched.step()
+        train_loss, train_acc = ce_sum / max(n_seen, 1), correct / max(n_seen, 1)
+        val = evaluate_split(policy, view, val_idx, device=device)
+        row = {"epoch": epoch + log_offset, "train_loss": train_loss, "train_accuracy": train_acc,
+               "val_loss": val["loss"], "val_accuracy": val["accuracy"], "val_value_mse": val["value_mse"],
+               "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        history.append(row)
+        line = (f"epoch {epoch + log_offset:>3}: train loss {train_loss:.4f} acc {100 * train_acc:.2f}% | "
+                f"val loss {val['loss']:.4f} acc {100 * val['accuracy']:.2f}% | {row['seconds']:.0f} s")
+        if progress:
+            bar.write(line)
+        else:
+            print(line, flush=True)
+        if writer is not None:
+            step = epoch + log_offset
+            writer.add_scalar("loss/train", train_loss, step)
+            writer.add_scalar("accuracy/train", train_acc, step)
+            writer.add_scalar("loss/val", val["loss"], step)
+            writer.add_scalar("accuracy/val", val["accuracy"], step)
+            writer.add_scalar("value_mse/val", val["value_mse"], step)
+            writer.add_scalar("lr", row["lr"], step)
+        score = val["loss"] if len(val_idx) else train_loss
+        if score < best["val_loss"] - 1e-5:
+            best = {"val_loss": score, "epoch": epoch + log_offset,
+                    "state": {k: v.detach().clone() for k, v in policy.state_dict().items()}}
+            bad = 0
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    bar.close()
+    if best["state"] is not None:
+        policy.load_state_dict(best["state"])
+    policy.set_training_mode(False)
+    return {"history": history, "best_epoch": best["epoch"], "best_val_loss": best["val_loss"]}
+
+
+def set_threads(threads: int | None) -> int:
+    """Torch intra-op threads: ``threads`` or every core this process may use; inter-op threads 1."""
+    n = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    torch.set_num_threads(max(int(n), 1))
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass   # already set once in this process
+    return torch.get_num_threads()
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def format_table(rows: dict[str, dict]) -> str:
+    """The final table: loss and accuracy per split."""
+    lines = [f"{'split':<6} {'samples':>9} {'loss':>8} {'accuracy':>9} {'value mse':>10}"]
+    for name, r in rows.items():
+        lines.append(f"{name:<6} {r['samples']:>9,} {r['loss']:>8.4f} {100 * r['accuracy']:>8.2f}% "
+                     f"{r['value_mse']:>10.3f}")
+    return "\n".join(lines)
+
+
+def train_imitation(cfg: ImitationConfig) -> dict:
+    """Run the whole imitation pipeline (module docstring); returns the summary also written to ``metrics.json``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from .evaluate import evaluate
+    from .policy_agent import agent_from_policy, build_policy, make_meta, save_policy
+
+    t_start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    threads = set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    game_cfg = preset(cfg.preset)
+    max_turns = cfg.max_turns or default_max_turns(game_cfg)
+    encoder_name = encoder_for(cfg.policy)
+    net_kwargs = net_kwargs_for(cfg.policy, cfg.net_kwargs)
+    from .networks import NETWORKS
+
+    net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
+    meta = make_meta(cfg.policy, net_kwargs, net_arch, encoder_name, {"horizon": max_turns}, game_cfg,
+                     rotate="auto", masks=True, algorithm="imitation", expert=cfg.expert, max_turns=max_turns)
+    (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta, "machine": machine_info()},
+                                                indent=1) + "\n")
+    encoder = make_encoder(encoder_name, horizon=max_turns)
+    policy = build_policy(meta, lr=cfg.lr, device=device)
+    print(describe(policy, cfg.policy), flush=True)
+    writer = SummaryWriter(str(out / "tb"))
+
+    expert = cfg.expert
+    t0 = time.perf_counter()
+    data = generate_dataset(expert, cfg.opponents, cfg.games, game_cfg, seed=cfg.seed, max_turns=max_turns,
+                            gamma=cfg.gamma, chunk=cfg.chunk, progress=cfg.progress)
+    gen_seconds = time.perf_counter() - t0
+    print(f"dataset: {len(data):,} samples from {cfg.games} games in {gen_seconds:.1f} s", flush=True)
+    train_idx, val_idx, test_idx = split_by_maze(data, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    view = data.encoder_view(encoder)
+    result = fit(policy, view, train_idx, val_idx, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
+                 cfg.value_coef, cfg.patience, cfg.seed, device, writer, cfg.progress)
+    history = list(result["history"])
+    for r in range(cfg.dagger_rounds):
+        learner = agent_from_policy(policy, meta, name="learner")
+        more = generate_dataset(expert, cfg.opponents, cfg.dagger_games, game_cfg, seed=cfg.seed, max_turns=max_turns,
+                                gamma=cfg.gamma, chunk=cfg.chunk, driver=learner, progress=cfg.progress, stream=r + 1)
+        # new games go to the training split only (their mazes are new, so no maze crosses splits)
+        n_old = len(data)
+        data = StateDataset.concat([data, more])
+        train_idx = np.concatenate([train_idx, n_old + np.arange(len(more))])
+        view = data.encoder_view(encoder)
+        print(f"DAgger round {r + 1}: +{len(more):,} samples (learner driving), {len(data):,} in all", flush=True)
+        result = fit(policy, view, train_idx, val_idx, cfg.epochs, cfg.batch_size, cfg.lr * 0.5, cfg.weight_decay,
+                     cfg.value_coef, cfg.patience, cfg.seed + r + 1, device, writer, cfg.progress,
+                     log_offset=len(history))
+        history += result["history"]
+    table = {"train": evaluate_split(policy, view, train_idx, device=device),
+             "val": evaluate_split(policy, view, val_idx, device=device),
+             "test": evaluate_split(policy, view, test_idx, device=device)}
+    for split, r in table.items():
+        writer.add_scalar(f"final/loss_{split}", r["loss"], 0)
+        writer.add_scalar(f"final/accuracy_{split}", r["accuracy"], 0)
+    train_seconds = time.perf_counter() - t_start
+    meta = dict(meta, stats={"samples": len(data), "games": cfg.games, "test_accuracy": table["test"]["accuracy"],
+                             "train_seconds": round(train_seconds, 1)})
+    best = save_policy(out / "best.pt", policy, meta)
+    evals = {}
+    if cfg.eval_games:
+        agent = agent_from_policy(policy, meta, name="imitation")
+        for opp in cfg.eval_opponents:
+            res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=game_cfg,
+                           max_turns=max_turns)
+            evals[opp] = res.to_dict()
+            writer.add_scalar(f"eval/points_{opp}", res.points, 0)
+            print(res.summary("imitation", opp), flush=True)
+    writer.close()
+    summary = {"samples": len(data), "generation_seconds": round(gen_seconds, 1), "splits": table,
+               "best_epoch": result["best_epoch"], "history": history, "eval": evals,
+               "seconds": round(time.perf_counter() - t_start, 1), "threads": threads, "device": str(device),
+               "checkpoint": str(best)}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(format_table(table), flush=True)
+    print(f"saved {best} ({best.stat().st_size / 1e6:.2f} MB) in {summary['seconds']:.0f} s", flush=True)
+    return summary
+
+
+def machine_info() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
+            "processor": platform.processor(), "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(), "cuda": torch.cuda.is_available()}

@@ -1,0 +1,368 @@
+"""Policy networks: MLP (``flat``), CNN (``planes``) and transformer (``tokens``) feature extractors for SB3.
+
+Each network is a stable-baselines3 ``BaseFeaturesExtractor`` chosen by name (`NETWORKS`): it turns one
+observation of the encoder it is made for (``pyrat_env.encoders``) into a feature vector, on top of which
+SB3 puts the policy and value heads (`policy_kwargs` gives the whole set-up, the same for PPO and
+imitation). This module is importable on its own, so a saved model finds its classes anywhere.
+
+* ``mlp`` (`MlpNet`, encoder ``flat``): two fully connected layers.
+* ``cnn`` (`CnnNet`, encoder ``planes``): small padded 3x3 convolutions (SB3's NatureCNN cannot take a
+  15 x 13 grid): a full-resolution stem, then two stride-2 layers; the stem's features *at the acting
+  player's cell* (read through the ``self`` plane) and the global features (scores, cheese left, turn,
+  constant planes in the input) join the flattened map before the last layer. The global planes skip the
+  convolutions: convolving constant planes costs time and adds nothing. By default (``plan=True``) the
+  network also gets travel-time planes (`MazePlanner`: fastest paths through walls and mud, which a few
+  convolutions cannot find) and reads its move planes through attention maps.
+* ``transformer`` (`TransformerNet`, encoder ``tokens``): one token per cell with Fourier features of its
+  (row, col) position, a few pre-norm self-attention layers over all cells, then the mean of the tokens,
+  the acting player's token and the globals.
+
+Sizes are keyword options (``net_kwargs``) saved in every checkpoint, so a model can be rebuilt from its
+metadata alone. ``count_parameters`` and ``describe`` report sizes; the training commands print them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from pyrat_env.encoders import CH_CHEESE, CH_SELF, N_CELL, N_GLOBAL
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class MlpNet(BaseFeaturesExtractor):
+    """``flat`` observations ``[14N + 4]`` -> ``hidden[-1]`` features through fully connected ReLU layers."""
+
+    def __init__(self, observation_space: gym.spaces.Box, hidden: tuple[int, ...] | list[int] = (256, 256)) -> None:
+        hidden = tuple(int(h) for h in hidden)
+        super().__init__(observation_space, hidden[-1])
+        layers: list[nn.Module] = []
+        n_in = int(observation_space.shape[0])
+        for h in hidden:
+            layers += [nn.Linear(n_in, h), nn.ReLU()]
+            n_in = h
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+# -- travel-time planes ---------------------------------------------------------------------------------------
+# The maze channels of the planes (walls, mud, holes) as small integers: the key of a maze in the cache.
+_CODE_CHANNELS = 9
+UNREACHABLE = 65535
+N_PLAN = 7   # planes added by `MazePlanner`
+_STORE_BYTES = 256 * 2**20
+
+
+def _maze_distances(code: np.ndarray, height: int, width: int) -> np.ndarray:
+    """All-pairs travel times ``[N, N]`` uint16 of the maze described by one sample's maze channels.
+
+    ``code`` is ``[9, N]``: walls (1 = blocked) north, east, south, west; mud weights (0 = passage); holes.
+    Moves leaving the grid are dropped whatever the planes say, so any input gives a valid graph.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n = height * width
+    idx = np.arange(n)
+    rows, cols = idx // width, idx % width
+    src, dst, wts = [], [], []
+    for a, (dr, dc) in enumerate(((-1, 0), (0, 1), (1, 0), (0, -1))):
+        r, c = rows + dr, cols + dc
+        ok = (code[a] == 0) & (r >= 0) & (r < height) & (c >= 0) & (c < width) & (code[8] == 0)
+        target = np.where(ok, r * width + c, 0)
+        ok &= code[8][target] == 0
+        w = np.where(code[4 + a] > 0, code[4 + a], 1)
+        src.append(idx[ok])
+        dst.append(target[ok])
+        wts.append(w[ok])
+    graph = csr_matrix((np.concatenate(wts).astype(np.float64), (np.concatenate(src), np.concatenate(dst))),
+                       shape=(n, n))
+    dist = dijkstra(graph, directed=True)
+    return np.where(np.isfinite(dist), np.minimum(dist, UNREACHABLE - 1), UNREACHABLE).astype(np.uint16)
+
+
+class _DistanceStore:
+    """Travel-time tables of recently seen mazes, in one array (slot per maze, least recently used reused)."""
+
+    def __init__(self, height: int, width: int) -> None:
+        n = height * width
+        self.height, self.width = height, width
+        self.slots = int(max(64, min(8192, _STORE_BYTES // (n * n * 2))))
+        self.data = np.zeros((self.slots, n, n), dtype=np.uint16)   # pages are committed as slots fill
+        self.index: OrderedDict[bytes, int] = OrderedDict()
+
+    def lookup(self, keys: list[bytes], codes: np.ndarray) -> np.ndarray:
+        """The slot of each sample's maze (``codes[i]`` describes sample i's maze), computing new mazes."""
+        out = np.empty(len(keys), dtype=np.int64)
+        used: set[int] = set()
+        for i, k in enumerate(keys):
+            slot = self.index.get(k)
+            if slot is None:
+                victim = None
+                if len(self.index) >= self.slots:
+                    victim = next((k2 for k2, s2 in self.index.items() if s2 not in used), None)
+                if victim is not None:
+                    slot = self.index.pop(victim)
+                else:
+                    slot = len(self.index)
+                    if slot >= len(self.data):   # one batch holds more mazes than the store: grow it
+                        self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+                        self.slots = len(self.data)
+                self.data[slot] = _maze_distances(codes[i], self.height, self.width)
+                self.index[k] = slot
+            else:
+                self.index.move_to_end(k)
+            used.add(slot)
+            out[i] = slot
+        return out
+
+
+_STORES: dict[tuple[int, int], _DistanceStore] = {}
+
+
+class MazePlanner(nn.Module):
+    """Travel-time planes computed from ``planes`` observations: no parameters, no gradient.
+
+    A small CNN cannot find fastest paths through a maze of walls and mud; this module computes them and
+    hands the network 7 planes (view frame, ``[B, 7, H, W]``): the acting player's and the opponent's travel
+    time to every cell (scaled by ``2 * (H + W)``, 1 when unreachable), the lead ``(t_opp - t_me) / 8``
+    clipped to [-1, 1], and for each move (north, east, south, west) a plane that is 1 on the cells a fastest
+    path reaches by starting with that move. A player in mud counts from its mud target, after the turns
+    left. The all-pairs travel times of each maze (Dijkstra, read from the wall, mud and hole planes, exact
+    for mud up to weight 10) are cached per maze, so a forward pass costs a few gathers.
+    """
+
+    n_planes = N_PLAN
+
+    def __init__(self, height: int, width: int) -> None:
+        super().__init__()
+        self.height, self.width = int(height), int(width)
+        self.scale = float(2 * (height + width))
+
+    def _player(self, obs: np.ndarray, ch: int, ch_mud: int) -> tuple[np.ndarray, np.ndarray]:
+        """(decision cell, turns until it can decide) per sample: its cell, or its mud target and turns left."""
+        b = len(obs)
+        cell = obs[:, ch].reshape(b, -1).argmax(axis=1)
+        mud = obs[:, ch_mud].reshape(b, -1)
+        in_mud = mud.max(axis=1) > 0
+        target = mud.argmax(axis=1)
+        left = np.rint(mud[np.arange(b), target] * 10).astype(np.int64)
+        return np.where(in_mud, target, cell), np.where(in_mud, left, 0)
+
+    @torch.no_grad()
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        from pyrat_env.encoders import CH_OPP, CH_OPP_MUD, CH_SELF_MUD
+
+        x = obs.detach().float().cpu().numpy()
+        b, h, w = len(x), self.height, self.width
+        n = h * w
+        code = np.rint(x[:, :_CODE_CHANNELS].reshape(b, _CODE_CHANNELS, n) * 10).astype(np.uint8)
+        code[:, :4] = code[:, :4] > 0
+        keys = [row.tobytes() for row in code]
+        store = _STORES.get((h, w))
+        if store is None:
+            store = _STORES[(h, w)] = _DistanceStore(h, w)
+        slot = store.lookup(keys, code)
+        table = store.data
+        me, me_wait = self._player(x, CH_SELF, CH_SELF_MUD)
+        opp, opp_wait = self._player(x, CH_OPP, CH_OPP_MUD)
+        has_opp = x[:, CH_OPP].reshape(b, -1).max(axis=1) > 0
+        d_me = table[slot, me].astype(np.int32)                              # [B, N]
+        d_opp = table[slot, opp].astype(np.int32)
+        unreachable_me = d_me >= UNREACHABLE
+        unreachable_opp = (d_opp >= UNREACHABLE) | ~has_opp[:, None]
+        t_me = np.where(unreachable_me, np.inf, d_me + me_wait[:, None])
+        t_opp = np.where(unreachable_opp, np.inf, d_opp + opp_wait[:, None])
+        out = np.empty((b, N_PLAN, n), dtype=np.float32)
+        out[:, 0] = np.minimum(t_me / self.scale, 1.0)
+        out[:, 1] = np.minimum(t_opp / self.scale, 1.0)
+        with np.errstate(invalid="ignore"):
+            lead = np.clip((t_opp - t_me) / 8.0, -1.0, 1.0)
+        out[:, 2] = np.nan_to_num(lead, nan=0.0)          # unreachable by both: no lead
+        # first moves of fastest paths, from the decision cell
+        rows, cols = me // w, me % w
+        for a, (dr, dc) in enumerate(((-1, 0), (0, 1), (1, 0), (0, -1))):
+            r, c = rows + dr, cols + dc
+            inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+            nb = np.where(inside, r * w + c, me)
+            blocked = code[np.arange(b), a, me] > 0
+            open_ = inside & ~blocked & (code[np.arange(b), 8, nb] == 0)
+            cost = np.where(code[np.arange(b), 4 + a, me] > 0, code[np.arange(b), 4 + a, me], 1).astype(np.int32)
+            via = table[slot, nb].astype(np.int32) + cost[:, None]
+            out[:, 3 + a] = (open_[:, None] & (via == d_me) & ~unreachable_me).astype(np.float32)
+        return torch.from_numpy(out.reshape(b, N_PLAN, h, w)).to(obs.device)
+
+
+class CnnNet(BaseFeaturesExtractor):
+    """``planes`` observations ``[18, H, W]`` -> ``hidden`` features (see the module docstring).
+
+    ``channels``: the stem's, then the two stride-2 layers' output channels. With ``plan=True`` (the
+    default) the 7 travel-time planes of `MazePlanner` join the 14 cell planes at the input, and
+    ``readout`` attention maps (1x1 convolutions of the stem, softmax over the cells) read the move planes:
+    for each map and move, the attention mass on cells that move leads to fastest, so the network can say
+    "go towards these cells" and get the move. Convolutions run on channels-last tensors (oneDNN's fast
+    layout on CPU; the same numbers). ``bf16=True`` runs the convolutions and the last layer under bfloat16
+    autocast (faster on CPUs with bf16 units, less precise); features come out as float32 either way.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, channels: tuple[int, ...] | list[int] = (16, 32, 32),
+                 hidden: int = 128, plan: bool = True, readout: int = 4, bf16: bool = False) -> None:
+        super().__init__(observation_space, int(hidden))
+        c_in, h, w = (int(x) for x in observation_space.shape)
+        if c_in != N_CELL + N_GLOBAL:
+            raise ValueError(f"CnnNet expects {N_CELL + N_GLOBAL} planes, got {c_in}")
+        c1, c2, c3 = (int(c) for c in channels)
+        self.bf16 = bool(bf16)
+        self.planner = MazePlanner(h, w) if plan else None
+        self.readout = int(readout) if plan else 0
+        self.stem = nn.Conv2d(N_CELL + (N_PLAN if plan else 0), c1, 3, padding=1)
+        self.body = nn.Sequential(
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(c2, c3, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        self.attend = nn.Conv2d(c1, self.readout, 1) if self.readout else None
+        if self.readout:
+            # Direct terms of the attention logits, per map: weights on my travel time (turns), my lead over the
+            # opponent (turns, within +-8) and cheese. Initialised so that the maps start out pointing at the
+            # nearest cheese, the nearest one I reach first..., which the convolutions then refine.
+            base = torch.tensor([[-1.0, 0.0, 10.0], [-1.0, 1.0, 10.0], [-0.3, 1.0, 10.0], [-1.0, 0.0, 3.0]])
+            self.prior = nn.Parameter(base[torch.arange(self.readout) % len(base)].clone())
+        h4, w4 = math.ceil(math.ceil(h / 2) / 2), math.ceil(math.ceil(w / 2) / 2)
+        n_head = c3 * h4 * w4 + c1 + N_GLOBAL + 4 * self.readout
+        self.head = nn.Sequential(nn.Linear(n_head, int(hidden)), nn.ReLU())
+
+    def _features(self, obs: torch.Tensor, plan: torch.Tensor | None) -> torch.Tensor:
+        cells = obs[:, :N_CELL]
+        if plan is not None:
+            cells = torch.cat([cells, plan], dim=1)
+        cells = cells.contiguous(memory_format=torch.channels_last)
+        glob = obs[:, N_CELL:, 0, 0]
+        x = torch.relu(self.stem(cells))
+        me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))   # stem features at the acting player's cell
+        z = self.body(x)
+        parts = [z, me.to(z.dtype), glob.to(z.dtype)]
+        if self.attend is not None and plan is not None:
+            direct = torch.stack([plan[:, 0] * self.planner.scale, plan[:, 2] * 8.0, obs[:, CH_CHEESE]], dim=1)
+            logits = self.attend(x).flatten(2).float() + torch.einsum("rk,bkn->brn", self.prior, direct.flatten(2))
+            att = torch.softmax(logits, dim=2)                                     # [B, R, N]
+            moves = plan[:, N_PLAN - 4:].flatten(2)                              # [B, 4, N]
+            mass = torch.bmm(att, moves.transpose(1, 2)).flatten(1)                # [B, R * 4] in [0, 1]
+            parts.append(torch.log(mass + 1e-3).to(z.dtype))   # log scale: linear in the attention logits
+        return self.head(torch.cat(parts, dim=1))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_plan(obs, self.planner(obs) if self.planner is not None else None)
+
+    def forward_with_plan(self, obs: torch.Tensor, plan: torch.Tensor | None) -> torch.Tensor:
+        """The features given the planner's planes (computed elsewhere: ONNX export and runtimes)."""
+        if self.bf16:
+            with torch.autocast(device_type=obs.device.type, dtype=torch.bfloat16):
+                return self._features(obs, plan).float()
+        return self._features(obs, plan)
+
+
+class TransformerNet(BaseFeaturesExtractor):
+    """``tokens`` observations ``[N, 20]`` -> ``2 * d_model + 4`` features by self-attention over the cells.
+
+    Each cell token (its 14 channels, its position, and Fourier features of the position: sines and
+    cosines of ``k * pi * row`` and ``k * pi * col`` for k = 1..``n_freq``, rows and columns scaled to
+    [0, 1] as in the tokens) is embedded linearly; ``layers`` pre-norm encoder layers (``heads`` heads,
+    feed-forward ``ff``) follow. Features: the mean token, the acting player's token (read through the
+    ``self`` channel) and the 4 globals.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, d_model: int = 32, heads: int = 4, layers: int = 2,
+                 ff: int = 64, n_freq: int = 6) -> None:
+        _, f = (int(x) for x in observation_space.shape)
+        super().__init__(observation_space, 2 * int(d_model) + N_GLOBAL)
+        if f != N_CELL + 2 + N_GLOBAL:
+            raise ValueError(f"TransformerNet expects {N_CELL + 2 + N_GLOBAL} token features, got {f}")
+        self.register_buffer("freqs", math.pi * torch.arange(1, int(n_freq) + 1, dtype=torch.float32),
+                             persistent=False)
+        self.embed = nn.Linear(N_CELL + 2 + 4 * int(n_freq), int(d_model))
+        layer = nn.TransformerEncoderLayer(int(d_model), int(heads), int(ff), dropout=0.0, batch_first=True,
+                                           norm_first=True, activation="relu")
+        self.encoder = nn.TransformerEncoder(layer, int(layers), enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(int(d_model))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        cell = obs[..., : N_CELL + 2]
+        glob = obs[:, 0, N_CELL + 2:]
+        angles = obs[..., N_CELL:N_CELL + 2, None] * self.freqs            # [B, N, 2, F]
+        pos = torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(2)   # [B, N, 4F]
+        x = self.norm(self.encoder(self.embed(torch.cat([cell, pos], dim=-1))))
+        me = (x * obs[..., CH_SELF:CH_SELF + 1]).sum(dim=1)               # the acting player's token
+        return torch.cat([x.mean(dim=1), me, glob], dim=1)
+
+
+# name -> (class, encoder, default kwargs, default net_arch for the policy / value heads)
+NETWORKS: dict[str, tuple[type[BaseFeaturesExtractor], str, dict[str, Any], dict[str, list[int]]]] = {
+    "mlp": (MlpNet, "flat", {"hidden": [256, 256]}, {"pi": [64], "vf": [64]}),
+    "cnn": (CnnNet, "planes", {"channels": [16, 32, 32], "hidden": 128, "plan": True, "readout": 4},
+            {"pi": [64], "vf": [64]}),
+    "transformer": (TransformerNet, "tokens", {"d_model": 32, "heads": 4, "layers": 2, "ff": 64},
+                    {"pi": [64], "vf": [64]}),
+}
+
+
+def network_names() -> list[str]:
+    return list(NETWORKS)
+
+
+def encoder_for(name: str) -> str:
+    """The encoder a network reads (``mlp`` -> ``flat``, ``cnn`` -> ``planes``, ``transformer`` -> ``tokens``)."""
+    return _entry(name)[1]
+
+
+def _entry(name: str):
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        raise ValueError(f"unknown policy network {name!r}; choose one of {', '.join(NETWORKS)}") from None
+
+
+def net_kwargs_for(name: str, overrides: dict | None = None) -> dict:
+    """The network's keyword options: its defaults updated with ``overrides`` (JSON-friendly values)."""
+    kwargs = dict(_entry(name)[2])
+    kwargs.update(overrides or {})
+    return kwargs
+
+
+def policy_kwargs(name: str, net_kwargs: dict | None = None, net_arch: dict | None = None) -> dict:
+    """``policy_kwargs`` for an SB3 actor-critic policy using network ``name`` (shared extractor, ReLU heads)."""
+    cls, _, _, arch = _entry(name)
+    return {
+        "features_extractor_class": cls,
+        "features_extractor_kwargs": net_kwargs_for(name, net_kwargs),
+        "net_arch": dict(net_arch or arch),
+        "activation_fn": nn.ReLU,
+        "share_features_extractor": True,
+    }
+
+
+def make_extractor(name: str, observation_space: gym.spaces.Box, net_kwargs: dict | None = None) -> nn.Module:
+    """A feature extractor by name, for an observation space."""
+    cls = _entry(name)[0]
+    return cls(observation_space, **net_kwargs_for(name, net_kwargs))
+
+
+def describe(policy: nn.Module, name: str = "") -> str:
+    """One line: the network's name and parameter counts (features extractor, whole policy)."""
+    ext = getattr(policy, "features_extractor", None)
+    n_ext = count_parameters(ext) if ext is not None else 0
+    label = name or (type(ext).__name__ if ext is not None else type(policy).__name__)
+    return f"{label}: {n_ext:,} parameters in the features extractor, {count_parameters(policy):,} in the policy"

@@ -1,0 +1,448 @@
+"""Trained policies as agents: checkpoints (.zip, .pt, .onnx) -> `PolicyAgent`, and the portable formats.
+
+A checkpoint is self-describing: next to the weights it holds *metadata* (`make_meta`): the network name
+and options, the encoder name and options, the game config it was trained on, the env's rotation option
+and whether actions were masked. From that alone `build_policy` rebuilds the network, and `PolicyAgent`
+plays exactly as the training env showed the game to the learner:
+
+* it encodes the `Game` from its own seat with the training encoder (the turn feature uses the training
+  env's turn limit as horizon, as the env did);
+* on a symmetric maze with rotation on (the env's ``rotate="auto"`` rotates seat 1 on symmetric mazes) the
+  second seat sees the maze turned by 180 degrees and its action is mapped back, as `PyRatEnv` does;
+* illegal actions (walls, holes, edges; everything but ``nothing`` while in mud) are masked;
+* it plays the most likely action (``deterministic=True``, the default) or samples with its seeded generator.
+
+Formats (`load_checkpoint` reads all three):
+
+* ``.zip``: a full stable-baselines3 model (PPO runs' ``best.zip``, ``last.zip``...), with the metadata
+  added as the member ``pyrat_meta.json``; only ``policy.pth`` is read (no optimizer, no pickled objects).
+* ``.pt``: the portable file: ``{"meta": ..., "state_dict": ...}`` saved with `torch.save`, loaded with
+  ``weights_only=True`` (policy weights alone, no optimizer); `save_policy` writes it, `export_checkpoint`
+  converts a ``.zip`` to it.
+* ``.onnx``: the network as an ONNX graph (observation -> action logits; a planning CNN takes its
+  travel-time planes as a second input ``plan``, computed by `train.networks.MazePlanner`) with the metadata
+  in the model's ``metadata_props``; played with onnxruntime when it is installed, else rebuilt in torch from a copy of
+  the weights stored in the file's metadata (the ``onnx`` package reads it).
+
+`shipped_agents` lists the pretrained agents of ``agents/shipped`` (a ``.pt`` and a ``.json`` each).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import Agent, GameContext
+from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder
+from pyrat_env.engine import Game, GameBatch, Maze
+from pyrat_env.mazes import GameConfig
+
+META_FORMAT = "pyrat-policy/1"
+META_MEMBER = "pyrat_meta.json"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "agents" / "shipped"
+MASKED_LOGIT = -1e8   # what MaskablePPO puts on illegal actions
+
+
+# -- metadata ------------------------------------------------------------------------------------------------
+def make_meta(policy: str, net_kwargs: dict, net_arch: dict, encoder: str, encoder_options: dict,
+              game_config: GameConfig | dict, rotate: bool | str = "auto", masks: bool = True,
+              algorithm: str = "", **extra) -> dict:
+    """Checkpoint metadata (JSON-friendly): everything needed to rebuild and play the policy."""
+    cfg = game_config.to_dict() if isinstance(game_config, GameConfig) else dict(game_config)
+    meta = {"format": META_FORMAT, "policy": policy, "net_kwargs": dict(net_kwargs), "net_arch": dict(net_arch),
+            "encoder": encoder, "encoder_options": dict(encoder_options), "game_config": cfg,
+            "rotate": rotate, "masks": bool(masks), "algorithm": algorithm}
+    meta.update(extra)
+    return json.loads(json.dumps(meta))   # plain types only (tuples -> lists), as the file will hold them
+
+
+def check_meta(meta: Any, where: str) -> dict:
+    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
+        raise ValueError(f"{where}: no PyRat policy metadata (format {META_FORMAT!r}) found")
+    for key in ("policy", "encoder", "game_config"):
+        if key not in meta:
+            raise ValueError(f"{where}: metadata lacks {key!r}")
+    return meta
+
+
+def meta_encoder(meta: dict) -> Encoder:
+    return make_encoder(meta["encoder"], **meta.get("encoder_options", {}))
+
+
+def meta_config(meta: dict) -> GameConfig:
+    return GameConfig.from_dict(meta["game_config"])
+
+
+# -- networks ------------------------------------------------------------------------------------------------
+def build_policy(meta: dict, lr: float = 3e-4, device: str | torch.device = "cpu"):
+    """A fresh SB3 actor-critic policy with the checkpoint's architecture (MaskableActorCriticPolicy)."""
+    from gymnasium import spaces
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    from .networks import policy_kwargs
+
+    cfg = meta_config(meta)
+    space = meta_encoder(meta).space(cfg.width, cfg.height)
+    kwargs = policy_kwargs(meta["policy"], meta.get("net_kwargs"), meta.get("net_arch"))
+    policy = MaskableActorCriticPolicy(space, spaces.Discrete(5), lambda _: lr, **kwargs)
+    return policy.to(device)
+
+
+def policy_logits(policy, obs: torch.Tensor) -> torch.Tensor:
+    """Action logits of an SB3 actor-critic policy (before masking)."""
+    features = policy.extract_features(obs, policy.pi_features_extractor)
+    latent_pi = policy.mlp_extractor.forward_actor(features)
+    return policy.action_net(latent_pi)
+
+
+class LogitsModule(torch.nn.Module):
+    """observation -> action logits: the part of a policy an agent needs (what ONNX export writes).
+
+    With ``external_plan`` the travel-time planes of a planning CNN (`train.networks.MazePlanner`, numpy
+    code that ONNX cannot hold) are a second input, ``plan``, computed by the caller.
+    """
+
+    def __init__(self, policy, external_plan: bool = False) -> None:
+        super().__init__()
+        self.policy = policy
+        self.external_plan = external_plan
+
+    def forward(self, obs: torch.Tensor, plan: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.external_plan:
+            return policy_logits(self.policy, obs)
+        features = self.policy.features_extractor.forward_with_plan(obs, plan)
+        return self.policy.action_net(self.policy.mlp_extractor.forward_actor(features))
+
+
+def _planner(policy):
+    return getattr(policy.features_extractor, "planner", None)
+
+
+# -- reading and writing checkpoints -------------------------------------------------------------------------
+def load_checkpoint(path: str | Path) -> tuple[dict, Any]:
+    """``(meta, weights)``: weights is a torch state dict (.zip, .pt) or the ONNX file's bytes (.onnx)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".pt":
+        data = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(data, dict) or "state_dict" not in data:
+            raise ValueError(f"{path}: not a PyRat policy file (expected a dict with 'meta' and 'state_dict')")
+        return check_meta(data.get("meta"), str(path)), data["state_dict"]
+    if suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if META_MEMBER not in names:
+                raise ValueError(f"{path}: an SB3 model without PyRat metadata ({META_MEMBER}); "
+                                 "models saved by 'pyrat train' have it")
+            meta = check_meta(json.loads(zf.read(META_MEMBER)), str(path))
+            state = torch.load(io.BytesIO(zf.read("policy.pth")), map_location="cpu", weights_only=True)
+        return meta, state
+    if suffix == ".onnx":
+        import onnx
+
+        model = onnx.load(str(path))
+        props = {p.key: p.value for p in model.metadata_props}
+        if "pyrat_meta" not in props:
+            raise ValueError(f"{path}: an ONNX model without PyRat metadata (metadata_props 'pyrat_meta')")
+        return check_meta(json.loads(props["pyrat_meta"]), str(path)), path.read_bytes()
+    raise ValueError(f"{path}: unknown checkpoint suffix {suffix!r} (use .zip, .pt or .onnx)")
+
+
+def add_meta_to_zip(path: str | Path, meta: dict) -> None:
+    """Write the metadata into an SB3 model file (member ``pyrat_meta.json``)."""
+    with zipfile.ZipFile(path, "a") as zf:
+        if META_MEMBER in zf.namelist():
+            raise ValueError(f"{path} already holds {META_MEMBER}")
+        zf.writestr(META_MEMBER, json.dumps(meta, indent=1))
+
+
+def save_policy(path: str | Path, policy, meta: dict) -> Path:
+    """The portable ``.pt`` file: metadata and the policy's weights (no optimizer state); also writes ``.json``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in policy.state_dict().items()}   # shared tensors saved once
+    torch.save({"meta": meta, "state_dict": state}, path)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+    return path
+
+
+def load_policy(path: str | Path, device: str = "cpu"):
+    """``(meta, policy)`` for a .zip or .pt checkpoint: the SB3 policy with the checkpoint's weights, eval mode."""
+    meta, state = load_checkpoint(path)
+    if isinstance(state, bytes):
+        policy = _policy_from_onnx(meta, state)
+    else:
+        policy = build_policy(meta, device=device)
+        policy.load_state_dict(state)
+    policy.set_training_mode(False)
+    return meta, policy
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, description: str | None = None) -> Path:
+    """Convert a checkpoint to a portable file: ``dst`` ending in ``.pt`` (weights + metadata) or ``.onnx``."""
+    meta, policy = load_policy(src)
+    if description is not None:
+        meta = dict(meta, description=description)
+    dst = Path(dst)
+    if dst.suffix == ".pt":
+        return save_policy(dst, policy, meta)
+    if dst.suffix == ".onnx":
+        return export_onnx(policy, meta, dst)
+    raise ValueError(f"export to .pt or .onnx, not {dst.suffix!r}")
+
+
+def export_onnx(policy, meta: dict, path: str | Path) -> Path:
+    """The policy as ONNX (input ``obs`` [B, ...] float32, output ``logits`` [B, 5]) with the metadata inside."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg = meta_config(meta)
+    shape = meta_encoder(meta).shape(cfg.width, cfg.height)
+    planner = _planner(policy)
+    module = LogitsModule(policy, external_plan=planner is not None).eval()
+    dummy = torch.zeros((1,) + tuple(shape))
+    inputs, names = (dummy,), ["obs"]
+    if planner is not None:
+        inputs, names = (dummy, torch.zeros((1, planner.n_planes) + tuple(shape[1:]))), ["obs", "plan"]
+    torch.onnx.export(module, inputs, str(path), input_names=names, output_names=["logits"],
+                      dynamic_axes={**{n: {0: "batch"} for n in names}, "logits": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    model = onnx.load(str(path))
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in policy.state_dict().items()}, buf)
+    for key, value in (("pyrat_meta", json.dumps(meta)), ("pyrat_state", base64.b64encode(buf.getvalue()).decode())):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+    return path
+
+
+def _policy_from_onnx(meta: dict, data: bytes):
+    """Rebuild the torch policy from an ONNX file written by `export_onnx` (its weights are also stored as
+    ``pyrat_state``, a base64 ``torch.save`` of the policy's state dict: graph initializers may be renamed or
+    merged by the exporter, so they are not a reliable source)."""
+    import onnx
+
+    model = onnx.load_from_string(data)
+    props = {p.key: p.value for p in model.metadata_props}
+    if "pyrat_state" not in props:
+        raise ValueError("this ONNX file holds no 'pyrat_state' weights (exported by another tool?); "
+                         "install onnxruntime to play it")
+    state = torch.load(io.BytesIO(base64.b64decode(props["pyrat_state"])), map_location="cpu", weights_only=True)
+    policy = build_policy(meta)
+    policy.load_state_dict(state)
+    return policy
+
+
+def _onnx_logits_fn(data: bytes, meta: dict) -> Callable[[np.ndarray], np.ndarray] | None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    planner = None
+    if "plan" in names:
+        from .networks import MazePlanner
+
+        cfg = meta_config(meta)
+        planner = MazePlanner(cfg.height, cfg.width)
+
+    def fn(obs: np.ndarray) -> np.ndarray:
+        feed = {"obs": obs.astype(np.float32)}
+        if planner is not None:
+            feed["plan"] = planner(torch.as_tensor(feed["obs"])).numpy()
+        return session.run(["logits"], feed)[0]
+
+    return fn
+
+
+# -- rotation, as the envs do it -----------------------------------------------------------------------------
+def maze_is_symmetric(maze: Maze) -> bool:
+    """True when the maze (holes, walls, mud) is invariant under the 180-degree rotation the envs use."""
+    if not np.array_equal(maze.cells, maze.cells[::-1]):
+        return False
+    return bool(np.array_equal(maze.weights[::-1][:, ROTATED_ACTION], maze.weights))
+
+
+def seat_rotation(rotate: bool | str, maze: Maze, seat: int) -> bool:
+    """Whether ``seat`` sees a rotated view: seat 1 only, always (True), never (False), or on symmetric mazes
+    (``"auto"``, the envs' default, which rotate when the game config is symmetric, i.e. the maze is)."""
+    if seat != 1:
+        return False
+    if rotate == "auto":
+        return maze_is_symmetric(maze)
+    return bool(rotate)
+
+
+# -- the agent -----------------------------------------------------------------------------------------------
+class PolicyAgent(Agent):
+    """A neural agent: the policy of a checkpoint, seeing the game as the training env showed it.
+
+    ``logits_fn(obs [B, ...] float32) -> logits [B, 5]`` (numpy or torch) is the network; ``meta`` the
+    checkpoint metadata. ``act`` plays one game; ``act_batch`` plays every game of a `GameBatch` in one
+    network call (its encodings are kept between calls and refreshed for the slots whose game changed).
+    """
+
+    kind = "neural"
+
+    def __init__(self, logits_fn: Callable, meta: dict, name: str = "neural", deterministic: bool = True,
+                 policy=None, description: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.meta = meta
+        self.description = description or meta.get("description", "") or f"{meta['policy']} policy"
+        self.policy = policy
+        self.deterministic = bool(deterministic)
+        self.encoder = meta_encoder(meta)
+        self.rotate_option = meta.get("rotate", "auto")
+        self.use_masks = bool(meta.get("masks", True))
+        self._logits_fn = logits_fn
+        self._sym: dict[int, tuple[Maze, bool]] = {}
+        self._benc: dict[tuple, Any] = {}
+        self._rot = False
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _rotation(self, maze: Maze, seat: int) -> bool:
+        if seat != 1 or self.rotate_option is not True and self.rotate_option != "auto":
+            return False
+        if self.rotate_option is True:
+            return True
+        hit = self._sym.get(id(maze))
+        if hit is None or hit[0] is not maze:
+            if len(self._sym) > 4096:
+                self._sym.clear()
+            hit = self._sym[id(maze)] = (maze, maze_is_symmetric(maze))
+        return hit[1]
+
+    def _choose(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        logits = self._logits_fn(obs)
+        if isinstance(logits, torch.Tensor):
+            logits = logits.detach().cpu().numpy()
+        logits = np.asarray(logits, dtype=np.float64)
+        if self.use_masks:
+            logits = np.where(masks, logits, MASKED_LOGIT)
+        if self.deterministic:
+            return logits.argmax(axis=1)
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        u = self.rng.random((len(p), 1))
+        return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), 4)
+
+    # -- Agent API -------------------------------------------------------------------------------------------
+    def start(self, ctx: GameContext) -> None:
+        """Preprocessing: decide the view's rotation and play one silent move (warms the network's caches)."""
+        super().start(ctx)
+        self._rot = self._rotation(ctx.maze, ctx.seat)
+        if ctx.game is not None and not ctx.game.over:
+            self.act(ctx.game.copy(), ctx.seat)
+
+    def act(self, game: Game, seat: int) -> int:
+        rot = self._rotation(game.maze, seat)
+        obs = self.encoder.encode(game, seat, rot)
+        mask = action_mask(game, seat, rot)
+        a = int(self._choose(obs[None], mask[None])[0])
+        return int(ROTATED_ACTION[a]) if rot else a
+
+    def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
+        rot = np.array([self._rotation(m, seat) for m in batch.mazes], dtype=bool)
+        key = (batch.batch_size, batch.width, batch.height, seat)
+        state = self._benc.get(key)
+        if state is None:
+            if len(self._benc) > 8:
+                self._benc.clear()
+            enc = self.encoder.batch(batch.batch_size, batch.width, batch.height, seat)
+            state = self._benc[key] = [enc, [None] * batch.batch_size]
+        enc, seen = state
+        stale = [i for i in range(batch.batch_size)
+                 if seen[i] is None or seen[i][0] is not batch.mazes[i] or seen[i][1] is not batch.initial_cheese[i]
+                 or seen[i][2] != rot[i]]
+        if stale:
+            enc.reset_rows(batch, np.asarray(stale), rot[stale])
+            for i in stale:
+                seen[i] = (batch.mazes[i], batch.initial_cheese[i], bool(rot[i]))
+        live = np.flatnonzero(~batch.over)
+        out = np.zeros(batch.batch_size, dtype=np.int64)
+        if len(live) == 0:
+            return out
+        obs = enc.encode(batch, live)
+        masks = action_mask_batch(batch, seat, rot)[live]
+        a = self._choose(obs, masks)
+        out[live] = np.where(rot[live], ROTATED_ACTION[a], a)
+        return out
+
+
+SMALL_BATCH = 16   # up to this many observations, CPU inference runs on one thread
+
+
+def _torch_logits_fn(policy) -> Callable[[np.ndarray], np.ndarray]:
+    device = next(policy.parameters()).device
+
+    def fn(obs: np.ndarray) -> np.ndarray:
+        threads = torch.get_num_threads()
+        # One game's move is a few small kernels: spreading them over threads only adds waiting, and on a
+        # busy machine a thread that is not scheduled stalls every kernel. So small batches use one thread.
+        single = device.type == "cpu" and len(obs) <= SMALL_BATCH and threads > 1
+        if single:
+            torch.set_num_threads(1)
+        try:
+            with torch.no_grad():
+                return policy_logits(policy, torch.as_tensor(obs, device=device)).cpu().numpy()
+        finally:
+            if single:
+                torch.set_num_threads(threads)
+
+    return fn
+
+
+def agent_from_policy(policy, meta: dict, name: str = "neural", deterministic: bool = True) -> PolicyAgent:
+    """A `PolicyAgent` around a live SB3 policy (used by evaluation during training)."""
+    return PolicyAgent(_torch_logits_fn(policy), meta, name=name, deterministic=deterministic, policy=policy)
+
+
+def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu") -> PolicyAgent:
+    """The agent of a checkpoint file (``.zip``, ``.pt`` or ``.onnx``), named after the file."""
+    path = Path(path)
+    meta, weights = load_checkpoint(path)
+    name = meta.get("name") or path.stem
+    if isinstance(weights, bytes):   # ONNX
+        fn = _onnx_logits_fn(weights, meta)
+        if fn is not None:
+            return PolicyAgent(fn, meta, name=name, deterministic=deterministic)
+        policy = _policy_from_onnx(meta, weights)
+    else:
+        policy = build_policy(meta, device=device)
+        policy.load_state_dict(weights)
+    policy.set_training_mode(False)
+    return PolicyAgent(_torch_logits_fn(policy), meta, name=name, deterministic=deterministic, policy=policy)
+
+
+# -- shipped agents ------------------------------------------------------------------------------------------
+def shipped_agents() -> list[dict]:
+    """The pretrained agents in ``agents/shipped``: ``name``, ``kind`` (neural), ``description``, ``path``."""
+    out = []
+    if SHIPPED_DIR.is_dir():
+        for path in sorted(SHIPPED_DIR.glob("*.pt")):
+            desc = ""
+            meta_path = path.with_suffix(".json")
+            if meta_path.is_file():
+                try:
+                    desc = str(json.loads(meta_path.read_text()).get("description", ""))
+                except (OSError, ValueError):
+                    desc = ""
+            out.append({"name": path.stem, "kind": "neural", "description": desc or "trained policy",
+                        "path": str(path)})
+    return out

@@ -1,0 +1,340 @@
+"""PPO training on the batched VecEnv: MaskablePPO (sb3-contrib) with action masks, plain PPO without.
+
+``pyrat train ppo --policy cnn --opponent greedy --timesteps 1000000 --out runs/cnn`` runs `train_ppo`:
+
+* **Env**: `pyrat_env.envs.make_vec_env` with ``n_envs`` games stepped together, the network's encoder
+  (``mlp`` -> ``flat``, ``cnn`` -> ``planes``, ``transformer`` -> ``tokens``), the learner in a random seat.
+  ``opponent`` is an agent spec (``greedy``, a checkpoint path...) or a weighted pool such as
+  ``greedy:1,opportunist:1,self:2`` where ``self`` means past checkpoints of the learner (`train.selfplay`),
+  drawn per game.
+* **Logs** (TensorBoard, ``DIR/tb``): SB3's episode reward and length (``rollout/ep_rew_mean``,
+  ``ep_len_mean``), losses, entropy, KL, clip fraction; ``rollout/win_rate`` and ``rollout/points`` of the
+  training games; every ``eval_every`` steps ``eval/points_OPP``, ``eval/win_rate_OPP`` and
+  ``eval/score_diff_OPP`` from ``eval_games`` paired games (deterministic policy) against each evaluation
+  opponent (greedy first: it picks the best checkpoint); ``time/steps_per_s`` (steps over wall time).
+* **Files** in ``DIR``: ``config.json`` (the run's full `PPOConfig`, the checkpoint metadata and the
+  machine), ``best.zip`` (best evaluation so far, with ``best.json``), ``last.zip``, ``checkpoints/step_N.zip``
+  every ``checkpoint_every`` steps, ``pool/`` (self-play snapshots), ``state.json`` (what ``--resume`` needs)
+  and ``summary.json``. Every ``.zip`` is a full SB3 model with the metadata inside, so it is an agent:
+  ``pyrat play DIR/best.zip greedy``; ``pyrat train export DIR/best.zip agent.pt`` makes the portable file.
+* ``init``: start from a checkpoint's policy weights (an imitation ``best.pt`` or a PPO ``.zip``); its
+  network settings are used. ``resume``: continue a run in ``DIR`` from ``last.zip`` up to ``timesteps``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from pyrat_env.encoders import DEFAULT_HORIZON
+
+from .imitation import machine_info, resolve_device, set_threads
+from .networks import NETWORKS, describe, encoder_for, net_kwargs_for, policy_kwargs
+from .selfplay import SELF, OpponentPool, parse_mix
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Settings of a PPO run (saved as ``config.json`` in the run folder)."""
+
+    policy: str = "cnn"
+    preset: str = "official"
+    opponent: str = "greedy"
+    timesteps: int = 1_000_000
+    n_envs: int = 128
+    n_steps: int = 64
+    batch_size: int = 2048
+    n_epochs: int = 4
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None
+    reward: str = "score_diff"
+    seat: str = "random"
+    masks: bool = True
+    max_turns: int | None = None          # None: the envs' default (4 * width * height)
+    net_kwargs: dict | None = None
+    net_arch: dict | None = None
+    init: str | None = None
+    device: str = "cpu"
+    threads: int | None = None
+    seed: int = 0
+    eval_every: int = 100_000
+    eval_games: int = 100
+    eval_opponents: tuple[str, ...] = ("greedy",)
+    checkpoint_every: int = 250_000
+    snapshot_every: int = 100_000
+    pool_size: int = 10
+    out: str = "runs/ppo"
+    progress: bool = True
+    verbose: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PPOConfig:
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "eval_opponents" in d:
+            d["eval_opponents"] = tuple(d["eval_opponents"])
+        return cls(**d)
+
+
+def _seat(seat: str | int) -> str | int:
+    return int(seat) if str(seat) in ("0", "1") else seat
+
+
+def make_env(cfg: PPOConfig, pool: OpponentPool | None = None):
+    """The batched training env for a config (with the pool as opponent sampler when there is one)."""
+    from pyrat_env.envs import make_vec_env
+
+    first = "greedy"
+    for spec, _ in parse_mix(cfg.opponent):
+        if spec != SELF:
+            first = spec
+            break
+    return make_vec_env(cfg.n_envs, seed=cfg.seed, preset=cfg.preset, opponent=first, seat=_seat(cfg.seat),
+                        encoder=encoder_for(cfg.policy), reward=cfg.reward,
+                        max_turns=cfg.max_turns if cfg.max_turns is not None else "auto",
+                        opponent_sampler=pool)
+
+
+def run_meta(cfg: PPOConfig, env) -> dict:
+    """Checkpoint metadata of a run (network, encoder, game config, rotation, masks)."""
+    from .policy_agent import make_meta
+
+    net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
+    return make_meta(cfg.policy, net_kwargs_for(cfg.policy, cfg.net_kwargs), net_arch, encoder_for(cfg.policy),
+                     {"horizon": env.max_turns or DEFAULT_HORIZON}, env.config, rotate="auto", masks=cfg.masks,
+                     algorithm="MaskablePPO" if cfg.masks else "PPO", max_turns=env.max_turns)
+
+
+def _algo(masks: bool):
+    if masks:
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    from stable_baselines3 import PPO
+
+    return PPO
+
+
+def build_model(cfg: PPOConfig, env, device: torch.device):
+    """A fresh MaskablePPO / PPO model for the config."""
+    if cfg.masks:
+        from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy as policy_cls
+    else:
+        from stable_baselines3.common.policies import ActorCriticPolicy as policy_cls
+    return _algo(cfg.masks)(
+        policy_cls, env, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
+        ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm, target_kl=cfg.target_kl,
+        policy_kwargs=policy_kwargs(cfg.policy, cfg.net_kwargs, cfg.net_arch), seed=cfg.seed, device=device,
+        verbose=cfg.verbose)
+
+
+def config_from_init(cfg: PPOConfig) -> tuple[PPOConfig, dict, dict]:
+    """The config with the network settings of ``cfg.init``'s checkpoint, its metadata and its weights."""
+    from .policy_agent import load_checkpoint
+
+    meta, state = load_checkpoint(cfg.init)
+    if isinstance(state, bytes):
+        raise ValueError(f"--init needs a .pt or .zip checkpoint, not {cfg.init}")
+    if cfg.policy != meta["policy"]:
+        print(f"--init: using the checkpoint's network {meta['policy']!r} (not {cfg.policy!r})", flush=True)
+    cfg = replace(cfg, policy=meta["policy"], net_kwargs=meta.get("net_kwargs"), net_arch=meta.get("net_arch"))
+    return cfg, meta, state
+
+
+def save_model(model, path: Path, meta: dict) -> Path:
+    """An SB3 model file with the PyRat metadata inside (an agent for ``pyrat play``)."""
+    from .policy_agent import add_meta_to_zip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.zip")
+    model.save(tmp)
+    add_meta_to_zip(tmp, dict(meta, timesteps=int(model.num_timesteps)))
+    tmp.replace(path)
+    return path
+
+
+class TrainingCallback(BaseCallback):
+    """Progress bar, training win rate, periodic evaluation (best checkpoint), checkpoints and self-play snapshots."""
+
+    def __init__(self, cfg: PPOConfig, run: Path, meta: dict, pool: OpponentPool | None, state: dict) -> None:
+        super().__init__()
+        self.cfg, self.run, self.meta, self.pool, self.state = cfg, run, meta, pool, state
+        self.bar = None
+        self.outcomes: list[float] = []
+        self.t_start = time.perf_counter()
+        self.steps_start = 0
+        self.last_eval: dict = {}
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _evaluate(self) -> None:
+        from .evaluate import evaluate
+        from .policy_agent import agent_from_policy
+
+        cfg = self.cfg
+        agent = agent_from_policy(self.model.policy, self.meta, name="learner")
+        env = self.training_env
+        results = {}
+        for i, opp in enumerate(cfg.eval_opponents):
+            res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=env.config,
+                           max_turns=env.max_turns)
+            key = opp.replace("/", "_").replace(":", "_")
+            self.logger.record(f"eval/points_{key}", res.points)
+            self.logger.record(f"eval/win_rate_{key}", res.win_rate)
+            self.logger.record(f"eval/score_diff_{key}", res.mean_score - res.mean_opponent_score)
+            results[opp] = res.to_dict()
+            if i == 0:
+                score = (res.points, res.mean_score - res.mean_opponent_score)
+                best = tuple(self.state.get("best_score") or (-math.inf, -math.inf))
+                if score > best:
+                    self.state["best_score"] = list(score)
+                    self.state["best_step"] = int(self.num_timesteps)
+                    save_model(self.model, self.run / "best.zip", dict(self.meta, eval=results))
+                    (self.run / "best.json").write_text(json.dumps(
+                        {"timesteps": int(self.num_timesteps), "eval": {opp: res.to_dict()}}, indent=1) + "\n")
+        self.last_eval = results
+        self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "results": results})
+        if self.bar is not None and cfg.eval_opponents:
+            first = results[cfg.eval_opponents[0]]
+            self.bar.set_postfix({f"vs {cfg.eval_opponents[0]}": f"{100 * first['points']:.0f}%"}, refresh=False)
+
+    def save_state(self) -> None:
+        self.state["num_timesteps"] = int(self.num_timesteps)
+        (self.run / "state.json").write_text(json.dumps(self.state, indent=1) + "\n")
+
+    def checkpoint(self, final: bool = False) -> None:
+        if not final:
+            save_model(self.model, self.run / "checkpoints" / f"step_{self.num_timesteps}.zip", self.meta)
+        save_model(self.model, self.run / "last.zip", self.meta)
+        self.save_state()
+
+    # -- SB3 hooks -----------------------------------------------------------------------------------------------
+    def _on_training_start(self) -> None:
+        from tqdm import tqdm
+
+        self.t_start = time.perf_counter()
+        self.steps_start = int(self.num_timesteps)
+        if self.cfg.progress:
+            self.bar = tqdm(total=self.cfg.timesteps, initial=int(self.num_timesteps), unit="step", desc="ppo",
+                            smoothing=0.05, mininterval=1.0, dynamic_ncols=True)
+        st = self.state
+        st.setdefault("next_eval", self.cfg.eval_every)
+        st.setdefault("next_checkpoint", self.cfg.checkpoint_every)
+        st.setdefault("next_snapshot", self.cfg.snapshot_every)
+        if self.pool is not None and self.pool.uses_self and not self.pool.snapshots:
+            self.pool.add_snapshot(self.model.policy, f"step_{self.num_timesteps}", self.meta)
+
+    def _on_step(self) -> bool:
+        n = self.training_env.num_envs
+        if self.bar is not None:
+            self.bar.update(n)
+        for info in self.locals.get("infos", ()):
+            res = info.get("result")
+            if res is not None:
+                self.outcomes.append(res["outcome"])
+        cfg, st, t = self.cfg, self.state, self.num_timesteps
+        if cfg.eval_every and cfg.eval_games and t >= st["next_eval"]:
+            st["next_eval"] = (t // cfg.eval_every + 1) * cfg.eval_every
+            self._evaluate()
+        if cfg.checkpoint_every and t >= st["next_checkpoint"]:
+            st["next_checkpoint"] = (t // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+            self.checkpoint()
+        if self.pool is not None and self.pool.uses_self and cfg.snapshot_every and t >= st["next_snapshot"]:
+            st["next_snapshot"] = (t // cfg.snapshot_every + 1) * cfg.snapshot_every
+            self.pool.add_snapshot(self.model.policy, f"step_{t}", self.meta)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.outcomes:
+            o = np.asarray(self.outcomes)
+            self.logger.record("rollout/win_rate", float((o > 0).mean()))
+            self.logger.record("rollout/points", float(((o > 0) + 0.5 * (o == 0)).mean()))
+            self.outcomes = []
+        dt = time.perf_counter() - self.t_start
+        if dt > 0:
+            self.logger.record("time/steps_per_s", (self.num_timesteps - self.steps_start) / dt)
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train_ppo(cfg: PPOConfig, resume: bool = False) -> dict:
+    """Train (or resume) a PPO run; returns the summary also written to ``DIR/summary.json``."""
+    from stable_baselines3.common.logger import configure
+
+    run = Path(cfg.out)
+    state: dict = {}
+    if resume:
+        saved = json.loads((run / "config.json").read_text())["config"]
+        cfg = replace(PPOConfig.from_dict(saved), timesteps=cfg.timesteps, progress=cfg.progress,
+                      device=cfg.device, threads=cfg.threads)
+        if (run / "state.json").is_file():
+            state = json.loads((run / "state.json").read_text())
+    threads = set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    init_state = None
+    if cfg.init and not resume:
+        cfg, _, init_state = config_from_init(cfg)
+    mix = parse_mix(cfg.opponent)
+    pool = None
+    if len(mix) > 1 or mix[0][0] == SELF:
+        pool = OpponentPool(mix, max_snapshots=cfg.pool_size, folder=run / "pool")
+    env = make_env(cfg, pool)
+    meta = run_meta(cfg, env)
+    run.mkdir(parents=True, exist_ok=True)
+    if resume:
+        if not (run / "last.zip").is_file():
+            raise FileNotFoundError(f"--resume: {run / 'last.zip'} not found")
+        model = _algo(cfg.masks).load(run / "last.zip", env=env, device=device)
+        if pool is not None:
+            pool.load_folder()
+        print(f"resuming {run} at step {model.num_timesteps:,} of {cfg.timesteps:,}", flush=True)
+    else:
+        model = build_model(cfg, env, device)
+        if init_state is not None:
+            model.policy.load_state_dict(init_state)
+            print(f"initial weights from {cfg.init}", flush=True)
+        (run / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta,
+                                                     "machine": machine_info()}, indent=1) + "\n")
+    print(describe(model.policy, cfg.policy), flush=True)
+    formats = ["tensorboard", "csv"] + (["stdout"] if cfg.verbose else [])
+    model.set_logger(configure(str(run / "tb"), formats))
+    callback = TrainingCallback(cfg, run, meta, pool, state)
+    remaining = cfg.timesteps - int(model.num_timesteps)
+    t0 = time.perf_counter()
+    steps0 = int(model.num_timesteps)
+    if remaining > 0:
+        model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=not resume)
+    seconds = time.perf_counter() - t0
+    steps = int(model.num_timesteps) - steps0
+    if cfg.eval_games and cfg.eval_opponents and remaining > 0:
+        callback._evaluate()
+        model.logger.dump(int(model.num_timesteps))
+    callback.checkpoint(final=True)
+    summary = {"timesteps": int(model.num_timesteps), "steps_this_run": steps, "seconds": round(seconds, 1),
+               "steps_per_s": round(steps / seconds, 1) if seconds > 0 else None, "threads": threads,
+               "device": str(device), "best_score": state.get("best_score"), "best_step": state.get("best_step"),
+               "last_eval": callback.last_eval, "pool_draws": pool.draws if pool is not None else None,
+               "best": str(run / "best.zip") if (run / "best.zip").is_file() else None,
+               "last": str(run / "last.zip")}
+    (run / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    env.close()
+    return summary

@@ -1,0 +1,748 @@
+"""Supervised learning from an expert, for the course notebooks: data split by maze, small classifiers, curves.
+
+The notebooks teach the fundamentals on one task: *predict the expert's move* from the game state. This
+module holds everything they need beyond a few lines, so that a notebook cell reads like the lesson:
+
+* **Settings** (`setup`, `quick_mode`, `by_mode`, `seed_everything`, `resolve_device`, `runs_dir`): ``PYRAT_QUICK=1``
+  shrinks data and steps so that a notebook runs in seconds (the tests do that); the device is ``cuda``
+  when there is one. Nothing here holds random state at module level: every function takes a seed.
+* **Data** (`expert_data` -> `ExpertData`): the expert plays games (``train.imitation.generate_dataset``,
+  every game of a chunk stepped at once); each turn the expert decides gives a sample (state, expert
+  action, legal-action mask). Samples are split into train / validation / test **by maze**: a maze and
+  all its positions belong to one split, so validation and test measure play on mazes never seen in
+  training. Observations are made on demand by the project's encoders (``flat`` for linear models and
+  MLPs, ``planes`` for CNNs, ``tokens`` for transformers) and cached as tensors when they fit
+  (`ExpertData.source`).
+* **Models** (`make_model`): ``linear`` (`LinearPolicyNet`, multinomial logistic regression), ``mlp``
+  (`MlpPolicyNet`, with dropout and batch-norm options), ``cnn`` (`ConvPolicyNet`, full-resolution
+  convolutions read at the player's cell), ``transformer`` (`TransformerPolicyNet`, one token per cell,
+  self-attention that can record its attention maps). Each maps an observation to 5 action logits and
+  remembers how to rebuild itself (``model.spec``).
+* **Training** (`fit`): masked cross-entropy (illegal moves never count), AdamW with optional weight decay,
+  per-epoch curves of loss and accuracy on train and validation (train measured in evaluation mode, so
+  dropout does not blur the comparison), best-validation weights kept. `evaluate` scores any split;
+  the test split is for the final report only. `plot_curves` and `format_table` show the results.
+* **Playing** (`as_agent`, `save_classifier`, `load_classifier`, `ClassifierAgent`, `write_agent_file`,
+  `saved_agents`): a trained classifier is a `train.policy_agent.PolicyAgent` (it sees the game as the
+  dataset did), can be saved, and an agent file written next to the checkpoint makes it a spec for
+  ``pyrat play`` and tournaments (``runs/.../cnn.py``); `saved_agents` lists what the notebooks saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.base import Agent, GameContext
+from pyrat_env.encoders import CH_SELF, N_CELL, N_GLOBAL, Encoder, make_encoder
+from pyrat_env.engine import Game, GameBatch
+from pyrat_env.envs.gym_env import default_max_turns
+from pyrat_env.mazes import GameConfig, preset
+
+from .imitation import DatasetEncoder, StateDataset, generate_dataset, split_by_maze
+
+QUICK_ENV = "PYRAT_QUICK"
+RUNS_ENV = "PYRAT_RUNS"
+THREADS_ENV = "PYRAT_THREADS"
+SPLITS = ("train", "val", "test")
+CLASSIFIER_FORMAT = "pyrat-classifier/1"
+MASKED = -1e9          # logit given to illegal actions
+
+
+# -- settings ------------------------------------------------------------------------------------------------
+def quick_mode() -> bool:
+    """True when ``PYRAT_QUICK`` is set to something other than ``""``, ``0``, ``false`` or ``no``."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def by_mode(quick: Any, full: Any) -> Any:
+    """``quick`` in quick mode (``PYRAT_QUICK=1``), else ``full``."""
+    return quick if quick_mode() else full
+
+
+def setup(seed: int = 0, threads: int | None = None) -> torch.device:
+    """Seed everything and choose torch's CPU threads; returns the device (``cuda`` when available).
+
+    Threads: ``threads``, else ``$PYRAT_THREADS``, else 1 in quick mode (small models on a shared machine
+    run faster on one thread than on threads that wait for each other), else every core.
+    """
+    seed_everything(seed)
+    n = threads or int(os.environ.get(THREADS_ENV, "0") or 0) or (1 if quick_mode() else (os.cpu_count() or 1))
+    torch.set_num_threads(max(int(n), 1))
+    return resolve_device("auto")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's legacy and torch's global generators (this module itself uses explicit ones)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: ``cuda`` when available, else ``cpu``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def runs_dir(*parts: str) -> Path:
+    """A folder for what the notebooks write (``$PYRAT_RUNS``, default ``<repo>/runs/notebooks``), created."""
+    base = os.environ.get(RUNS_ENV)
+    root = Path(base) if base else Path(__file__).resolve().parents[1] / "runs" / "notebooks"
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# -- data ----------------------------------------------------------------------------------------------------
+ENCODER_OF = {"linear": "flat", "mlp": "flat", "cnn": "planes", "transformer": "tokens"}
+
+
+class SampleSource:
+    """``get(idx) -> (obs, action, mask)`` tensors on a device, for samples of an `ExpertData`.
+
+    Observations are encoded once and kept as one tensor when they take less than ``cache_mb``; otherwise
+    each request encodes its samples (a few microseconds each).
+    """
+
+    def __init__(self, view: DatasetEncoder, device: torch.device, cache_mb: float = 1024.0) -> None:
+        self.view, self.device = view, device
+        d = view.data
+        self.action = torch.as_tensor(d.action, dtype=torch.long, device=device)
+        self.mask = torch.as_tensor(d.mask, dtype=torch.bool, device=device)
+        shape = view.encoder.shape(d.width, d.height)
+        size_mb = len(d) * math.prod(shape) * 4 / 2**20
+        self.obs: torch.Tensor | None = None
+        if size_mb <= cache_mb:
+            parts = [torch.as_tensor(view.encode(np.arange(lo, min(lo + 8192, len(d))))) for lo in
+                     range(0, len(d), 8192)]
+            self.obs = (torch.cat(parts) if parts else torch.zeros((0,) + shape)).to(device)
+
+    def get(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        idx = np.asarray(idx, dtype=np.int64)
+        t = torch.as_tensor(idx, device=self.device)
+        if self.obs is not None:
+            obs = self.obs[t]
+        else:
+            obs = torch.as_tensor(self.view.encode(idx), device=self.device)
+        return obs, self.action[t], self.mask[t]
+
+
+@dataclass
+class ExpertData:
+    """Expert decisions split by maze: ``states`` (compact game states, `StateDataset`), ``splits`` (indices).
+
+    ``config`` is the game the samples come from, ``max_turns`` the turn limit of those games (also the
+    horizon of the turn feature, as in the environments).
+    """
+
+    states: StateDataset
+    splits: dict[str, np.ndarray]
+    config: GameConfig
+    max_turns: int
+    expert: str
+    opponents: str
+    seed: int
+    seconds: float = 0.0
+    _views: dict = field(default_factory=dict, repr=False)
+    _sources: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def encoder(self, name: str) -> Encoder:
+        return make_encoder(name, horizon=self.max_turns)
+
+    def obs_shape(self, encoder_name: str) -> tuple[int, ...]:
+        return self.encoder(encoder_name).shape(self.config.width, self.config.height)
+
+    def view(self, encoder_name: str) -> DatasetEncoder:
+        if encoder_name not in self._views:
+            self._views[encoder_name] = self.states.encoder_view(self.encoder(encoder_name))
+        return self._views[encoder_name]
+
+    def source(self, encoder_name: str, device: str | torch.device = "cpu", cache_mb: float = 1024.0
+               ) -> SampleSource:
+        """Tensors of the samples as ``encoder_name`` encodes them, on ``device`` (cached per encoder and device)."""
+        device = resolve_device(device)
+        key = (encoder_name, str(device))
+        if key not in self._sources:
+            self._sources[key] = SampleSource(self.view(encoder_name), device, cache_mb)
+        return self._sources[key]
+
+    def encode(self, encoder_name: str, idx: np.ndarray) -> np.ndarray:
+        """Observations of samples ``idx`` (numpy)."""
+        return self.view(encoder_name).encode(np.asarray(idx, dtype=np.int64))
+
+    def maze_ids(self) -> np.ndarray:
+        """The maze (group) of every sample."""
+        return self.states.maze_groups()[self.states.game]
+
+    def games_of(self, split: str) -> np.ndarray:
+        """The mazes of a split, in the order the split lists its samples."""
+        ids = self.maze_ids()[self.splits[split]]
+        _, first = np.unique(ids, return_index=True)
+        return ids[np.sort(first)]
+
+    def first_games(self, split: str, n_games: int) -> np.ndarray:
+        """Sample indices of the first ``n_games`` mazes of a split (data-size curves, few-label training)."""
+        idx = self.splits[split]
+        keep = self.games_of(split)[: int(n_games)]
+        return idx[np.isin(self.maze_ids()[idx], keep)]
+
+    def summary(self) -> list[dict]:
+        """Per split: samples, mazes, and the share of each action among the expert's choices."""
+        rows = []
+        ids = self.maze_ids()
+        for name in SPLITS:
+            idx = self.splits[name]
+            counts = np.bincount(self.states.action[idx], minlength=5)
+            row = {"split": name, "samples": int(len(idx)), "mazes": int(len(np.unique(ids[idx])))}
+            for a, label in enumerate(("nothing", "north", "east", "south", "west")):
+                row[label] = round(float(counts[a] / max(len(idx), 1)), 3)
+            rows.append(row)
+        return rows
+
+
+def expert_data(expert: str = "greedy", opponents: str = "greedy:1,random:1", games: int = 200,
+                config: GameConfig | str = "official", val_fraction: float = 0.15, test_fraction: float = 0.15,
+                seed: int = 0, max_turns: int | None = None, progress: bool = False) -> ExpertData:
+    """Let ``expert`` play ``games`` games (one per maze) and split its decisions by maze.
+
+    ``opponents``: a weighted mix (``"greedy:1,random:1"``), drawn per game; ``"expert"`` records both
+    seats. ``max_turns``: the games' limit (default: the environments', ``4 * width * height``).
+    """
+    cfg = preset(config) if isinstance(config, str) else config
+    limit = int(max_turns or default_max_turns(cfg))
+    t0 = time.perf_counter()
+    states = generate_dataset(expert, opponents, int(games), cfg, seed=seed, max_turns=limit, progress=progress)
+    train, val, test = split_by_maze(states, val_fraction, test_fraction, seed)
+    return ExpertData(states=states, splits={"train": train, "val": val, "test": test}, config=cfg,
+                      max_turns=limit, expert=str(expert), opponents=str(opponents), seed=int(seed),
+                      seconds=time.perf_counter() - t0)
+
+
+# -- models --------------------------------------------------------------------------------------------------
+class LinearPolicyNet(nn.Module):
+    """Multinomial logistic regression: one weight per (input feature, action), then softmax."""
+
+    def __init__(self, obs_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.linear = nn.Linear(int(math.prod(obs_shape)), 5)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.linear(obs.flatten(1))
+
+
+class MlpPolicyNet(nn.Module):
+    """Fully connected layers: ``Linear -> [BatchNorm] -> ReLU -> [Dropout]`` per hidden size, then 5 logits."""
+
+    def __init__(self, obs_shape: Sequence[int], hidden: Sequence[int] = (256, 256), dropout: float = 0.0,
+                 batchnorm: bool = False) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        n_in = int(math.prod(obs_shape))
+        for h in hidden:
+            layers.append(nn.Linear(n_in, int(h)))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(int(h)))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(float(dropout)))
+            n_in = int(h)
+        layers.append(nn.Linear(n_in, 5))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+class ConvPolicyNet(nn.Module):
+    """Convolutions over the maze at full resolution, read where the player stands.
+
+    ``planes`` observations ``[18, H, W]``: the 14 cell planes go through ``layers`` padded 3x3 convolutions
+    (``channels`` each, optional batch norm and dropout): the same small filters slide over every cell,
+    so a wall pattern is recognised wherever it is. The last feature map is read at the acting player's
+    cell (through the ``self`` plane) and max-pooled over the maze; with the 4 global features (scores,
+    cheese left, turn) they feed a small head that gives 5 logits. A cell's feature sees ``2 * layers + 1``
+    cells across (its receptive field); the pooled features see the whole maze.
+    """
+
+    def __init__(self, obs_shape: Sequence[int], channels: int = 32, layers: int = 5, hidden: int = 64,
+                 dropout: float = 0.0, batchnorm: bool = False) -> None:
+        super().__init__()
+        if int(obs_shape[0]) != N_CELL + N_GLOBAL:
+            raise ValueError(f"ConvPolicyNet reads {N_CELL + N_GLOBAL} planes, got {obs_shape[0]}")
+        convs: list[nn.Module] = []
+        c_in = N_CELL
+        for _ in range(int(layers)):
+            convs.append(nn.Conv2d(c_in, int(channels), 3, padding=1))
+            if batchnorm:
+                convs.append(nn.BatchNorm2d(int(channels)))
+            convs.append(nn.ReLU())
+            c_in = int(channels)
+        self.convs = nn.Sequential(*convs)
+        head: list[nn.Module] = [nn.Linear(2 * c_in + N_GLOBAL, int(hidden)), nn.ReLU()]
+        if dropout > 0:
+            head.append(nn.Dropout(float(dropout)))
+        head.append(nn.Linear(int(hidden), 5))
+        self.head = nn.Sequential(*head)
+
+    @property
+    def first_layer(self) -> nn.Conv2d:
+        return self.convs[0]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = self.convs(obs[:, :N_CELL])
+        me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))
+        pooled = x.amax(dim=(2, 3))
+        glob = obs[:, N_CELL:, 0, 0]
+        return self.head(torch.cat([me, pooled, glob], dim=1))
+
+
+class AttentionBlock(nn.Module):
+    """A pre-norm transformer layer: multi-head self-attention, then a feed-forward network, each residual.
+
+    Attention weights are ``softmax(Q K^T / sqrt(d_head))`` over the T tokens, per head; each token's output
+    is the weighted mean of the values ``V``. With ``record = True`` that is computed as written and the
+    weights ``[B, heads, T, T]`` stay in ``attention``; otherwise torch's fused
+    ``scaled_dot_product_attention`` computes the same thing faster.
+    """
+
+    def __init__(self, d_model: int, heads: int, ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if d_model % heads:
+            raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
+        self.heads, self.d_head = int(heads), int(d_model) // int(heads)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, ff), nn.ReLU(), nn.Linear(ff, d_model))
+        self.drop = nn.Dropout(float(dropout))
+        self.record = False
+        self.attention: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, self.d_head).permute(2, 0, 3, 1, 4)
+        if self.record:
+            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.d_head), dim=-1)   # [B, heads, T, T]
+            self.attention = weights.detach()
+            mixed = self.drop(weights) @ v
+        else:       # the same computation, fused by torch (faster, and it never stores the T x T weights)
+            mixed = F.scaled_dot_product_attention(q, k, v, dropout_p=self.drop.p if self.training else 0.0)
+        mixed = mixed.transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.out(mixed))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class TransformerPolicyNet(nn.Module):
+    """Self-attention over the cells of the maze: one token per cell, plus one token for the game.
+
+    ``tokens`` observations ``[N, 20]``: a cell's 14 channels are embedded linearly (its *content*); its
+    position (row and column, and sines and cosines of them at ``n_freq`` frequencies) is embedded and
+    added, unless ``positions=False`` (then the cells form a set: attention alone cannot tell where a cell
+    is). A first token carries the 4 global features. ``layers`` `AttentionBlock` s follow; the logits come
+    from the game token and the acting player's cell token. ``tokens(obs, cell_mask)`` gives every output
+    token; cells where ``cell_mask`` is True get a learned *mask* embedding instead of their content (the
+    masked-cell pretext task of `train.pretext`).
+    """
+
+    def __init__(self, obs_shape: Sequence[int], d_model: int = 32, heads: int = 4, layers: int = 2, ff: int = 64,
+                 dropout: float = 0.0, positions: bool = True, n_freq: int = 4) -> None:
+        super().__init__()
+        if int(obs_shape[-1]) != N_CELL + 2 + N_GLOBAL:
+            raise ValueError(f"TransformerPolicyNet reads tokens of {N_CELL + 2 + N_GLOBAL} features, got {obs_shape}")
+        self.d_model, self.positions = int(d_model), bool(positions)
+        self.register_buffer("freqs", math.pi * torch.arange(1, int(n_freq) + 1, dtype=torch.float32),
+                             persistent=False)
+        self.content = nn.Linear(N_CELL, self.d_model)
+        self.position = nn.Linear(2 + 4 * int(n_freq), self.d_model)
+        self.game = nn.Linear(N_GLOBAL, self.d_model)
+        self.mask_token = nn.Parameter(torch.zeros(self.d_model))
+        self.blocks = nn.ModuleList(AttentionBlock(self.d_model, heads, ff, dropout) for _ in range(int(layers)))
+        self.norm = nn.LayerNorm(self.d_model)
+        self.head = nn.Linear(2 * self.d_model, 5)
+
+    def embed(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
+        content = self.content(obs[..., :N_CELL])
+        if cell_mask is not None:
+            content = torch.where(cell_mask[..., None], self.mask_token.expand_as(content), content)
+        x = content
+        if self.positions:
+            rc = obs[..., N_CELL:N_CELL + 2]
+            angles = rc[..., None] * self.freqs
+            pos = torch.cat([rc, angles.sin().flatten(2), angles.cos().flatten(2)], dim=-1)
+            x = x + self.position(pos)
+        game = self.game(obs[:, :1, N_CELL + 2:])
+        return torch.cat([game, x], dim=1)
+
+    def tokens(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Output tokens ``[B, N + 1, d_model]``: the game token first, then the cells in index order."""
+        x = self.embed(obs, cell_mask)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = self.tokens(obs)
+        me = (x[:, 1:] * obs[..., CH_SELF:CH_SELF + 1]).sum(dim=1)
+        return self.head(torch.cat([x[:, 0], me], dim=1))
+
+
+MODELS: dict[str, type[nn.Module]] = {"linear": LinearPolicyNet, "mlp": MlpPolicyNet, "cnn": ConvPolicyNet,
+                                      "transformer": TransformerPolicyNet}
+
+
+def make_model(kind: str, obs_shape: Sequence[int] | ExpertData, seed: int | None = None, **kwargs) -> nn.Module:
+    """A fresh classifier ``kind`` (``linear``, ``mlp``, ``cnn``, ``transformer``) for observations of ``obs_shape``.
+
+    ``obs_shape`` may be an `ExpertData` (the shape of its encoder for that kind). ``seed`` seeds the initial
+    weights. The model gets ``spec`` (kind, shape, options: enough to rebuild it) and ``encoder_name``.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    encoder_name = ENCODER_OF[kind]
+    shape = obs_shape.obs_shape(encoder_name) if isinstance(obs_shape, ExpertData) else tuple(obs_shape)
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = MODELS[kind](shape, **kwargs)
+    model.spec = {"kind": kind, "obs_shape": [int(s) for s in shape], "kwargs": _plain(kwargs)}
+    model.encoder_name = encoder_name
+    return model
+
+
+def _plain(kwargs: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# -- training ------------------------------------------------------------------------------------------------
+def masked_logits(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Illegal actions get a logit of -1e9: they have no probability and never count as a prediction."""
+    return logits.masked_fill(~mask, MASKED)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: ExpertData, split: str | np.ndarray = "val", batch_size: int = 2048,
+             device: str | torch.device | None = None) -> dict:
+    """Mean masked cross-entropy (``loss``) and ``accuracy`` of the model on a split (or sample indices)."""
+    idx = data.splits[split] if isinstance(split, str) else np.asarray(split, dtype=np.int64)
+    if len(idx) == 0:
+        return {"loss": float("nan"), "accuracy": float("nan"), "samples": 0}
+    device = next(model.parameters()).device if device is None else resolve_device(device)
+    src = data.source(model.encoder_name, device)
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for lo in range(0, len(idx), batch_size):
+        obs, act, mask = src.get(idx[lo:lo + batch_size])
+        logits = masked_logits(model(obs), mask)
+        loss_sum += float(F.cross_entropy(logits, act, reduction="sum"))
+        correct += int((logits.argmax(dim=1) == act).sum())
+    model.train(was_training)
+    return {"loss": loss_sum / len(idx), "accuracy": correct / len(idx), "samples": int(len(idx))}
+
+
+@dataclass
+class History:
+    """Per-epoch curves of a training run (``rows``: epoch, train/val loss and accuracy, seconds)."""
+
+    rows: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    seconds: float = 0.0
+    parameters: int = 0
+    label: str = ""
+
+    def column(self, key: str) -> np.ndarray:
+        return np.array([r[key] for r in self.rows], dtype=np.float64)
+
+    @property
+    def best(self) -> dict:
+        """The row of the epoch kept (lowest validation loss)."""
+        for r in self.rows:
+            if r["epoch"] == self.best_epoch:
+                return r
+        return self.rows[-1] if self.rows else {}
+
+    @property
+    def final(self) -> dict:
+        return self.rows[-1] if self.rows else {}
+
+
+def fit(model: nn.Module, data: ExpertData, epochs: int = 10, batch_size: int = 256, lr: float = 1e-3,
+        weight_decay: float = 0.0, train_idx: np.ndarray | None = None, val_split: str = "val",
+        seed: int = 0, device: str | torch.device = "auto", keep_best: bool = True, patience: int | None = None,
+        train_eval_samples: int = 4096, label: str = "", progress: bool = False) -> History:
+    """Train ``model`` on the expert's moves; returns the curves (`History`).
+
+    Minibatches of ``batch_size`` samples drawn without replacement each epoch from ``train_idx`` (default:
+    the whole train split), masked cross-entropy, AdamW (``weight_decay`` = 0: plain Adam). After each
+    epoch the model is measured in evaluation mode on up to ``train_eval_samples`` training samples and
+    on the ``val_split``. With ``keep_best`` the weights of the epoch with the lowest validation loss are
+    restored at the end; ``patience`` stops after that many epochs without improvement. The test split
+    is never looked at.
+    """
+    device = resolve_device(device)
+    model.to(device)
+    train_idx = data.splits["train"] if train_idx is None else np.asarray(train_idx, dtype=np.int64)
+    if len(train_idx) == 0:
+        raise ValueError("no training samples")
+    rng = np.random.default_rng([seed, 7])
+    torch.manual_seed(seed)
+    measure_train = train_idx if len(train_idx) <= train_eval_samples else \
+        np.sort(rng.choice(train_idx, train_eval_samples, replace=False))
+    src = data.source(model.encoder_name, device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    hist = History(parameters=count_parameters(model), label=label)
+    best_loss, best_state, bad = math.inf, None, 0
+    t_start = time.perf_counter()
+    for epoch in range(1, int(epochs) + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = train_idx[rng.permutation(len(train_idx))]
+        for lo in range(0, len(order), batch_size):
+            b = order[lo:lo + batch_size]
+            if len(b) < 2 and len(order) > 1:
+                continue          # batch norm needs two samples
+            obs, act, mask = src.get(b)
+            loss = F.cross_entropy(masked_logits(model(obs), mask), act)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        tr = evaluate(model, data, measure_train)
+        va = evaluate(model, data, val_split) if len(data.splits[val_split]) else tr
+        row = {"epoch": epoch, "train_loss": tr["loss"], "train_accuracy": tr["accuracy"], "val_loss": va["loss"],
+               "val_accuracy": va["accuracy"], "seconds": time.perf_counter() - t0}
+        hist.rows.append(row)
+        if progress:
+            print(f"{label or 'epoch'} {epoch:>3}: train loss {tr['loss']:.3f} acc {tr['accuracy']:.3f} | "
+                  f"val loss {va['loss']:.3f} acc {va['accuracy']:.3f}", flush=True)
+        if va["loss"] < best_loss - 1e-6:
+            best_loss, bad, hist.best_epoch = va["loss"], 0, epoch
+            if keep_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+            if patience is not None and bad >= patience:
+                break
+    if keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+    if not keep_best:
+        hist.best_epoch = hist.rows[-1]["epoch"]
+    model.eval()
+    hist.seconds = time.perf_counter() - t_start
+    return hist
+
+
+# -- showing results ---------------------------------------------------------------------------------------
+def plot_curves(histories: dict[str, History] | Sequence[History], metric: str = "loss", ax=None,
+                splits: Sequence[str] = ("train", "val"), title: str | None = None):
+    """Curves of ``metric`` (``loss`` or ``accuracy``) per epoch: solid for validation, dashed for train."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    items = histories.items() if isinstance(histories, dict) else [(h.label, h) for h in histories]
+    for i, (name, h) in enumerate(items):
+        color = f"C{i % 10}"
+        for split in splits:
+            style = "-" if split == "val" else "--"
+            ax.plot(h.column("epoch"), h.column(f"{split}_{metric}"), style, color=color,
+                    label=f"{name} ({split})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None, digits: int = 3) -> str:
+    """A plain text table of dicts (floats rounded)."""
+    if not rows:
+        return "(empty)"
+    columns = list(columns or rows[0].keys())
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.{digits}f}"
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:,}"
+        return str(v)
+
+    body = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
+    # numbers to the right, text to the left
+    numeric = [all(isinstance(r.get(c), (int, float)) or _is_number(r.get(c)) for r in rows) for c in columns]
+    lines = ["  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(columns, widths, numeric)),
+             "  ".join("-" * w for w in widths)]
+    for b in body:
+        lines.append("  ".join(x.rjust(w) if num else x.ljust(w) for x, w, num in zip(b, widths, numeric)))
+    return "\n".join(lines)
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(str(v).replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
+def result_row(name: str, model: nn.Module, hist: History, data: ExpertData, test: bool = False) -> dict:
+    """One line of a comparison: parameters, the best epoch's train and validation accuracy (and test if asked)."""
+    best = hist.best
+    row = {"model": name, "parameters": count_parameters(model), "best_epoch": hist.best_epoch,
+           "train_acc": best.get("train_accuracy", float("nan")), "val_acc": best.get("val_accuracy", float("nan")),
+           "val_loss": best.get("val_loss", float("nan")), "seconds": f"{hist.seconds:.1f}"}
+    if test:
+        row["test_acc"] = evaluate(model, data, "test")["accuracy"]
+    return row
+
+
+# -- playing -----------------------------------------------------------------------------------------------
+def classifier_meta(model: nn.Module, data_or_config: ExpertData | GameConfig, max_turns: int | None = None,
+                    name: str = "") -> dict:
+    """Checkpoint-style metadata (``train.policy_agent.make_meta``): encoder, game config, rotation, masks."""
+    from .policy_agent import make_meta
+
+    if isinstance(data_or_config, ExpertData):
+        cfg, limit = data_or_config.config, data_or_config.max_turns
+        extra = {"expert": data_or_config.expert}
+    else:
+        cfg, limit, extra = data_or_config, int(max_turns or default_max_turns(data_or_config)), {}
+    return make_meta(f"supervised-{model.spec['kind']}", model.spec["kwargs"], {}, model.encoder_name,
+                     {"horizon": int(limit)}, cfg, rotate="auto", masks=True, algorithm="supervised",
+                     max_turns=int(limit), name=name, classifier=model.spec, **extra)
+
+
+def _logits_fn(model: nn.Module):
+    device = next(model.parameters()).device
+
+    def fn(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(obs, device=device)).cpu().numpy()
+
+    return fn
+
+
+def as_agent(model: nn.Module, data_or_config: ExpertData | GameConfig, name: str = "classifier",
+             deterministic: bool = True, max_turns: int | None = None):
+    """The classifier as a player (`train.policy_agent.PolicyAgent`): it plays its most likely legal move."""
+    from .policy_agent import PolicyAgent
+
+    model.eval()
+    meta = classifier_meta(model, data_or_config, max_turns, name)
+    return PolicyAgent(_logits_fn(model), meta, name=name, deterministic=deterministic,
+                       description=f"{model.spec['kind']} classifier trained on expert moves")
+
+
+def save_classifier(model: nn.Module, path: str | Path, data_or_config: ExpertData | GameConfig,
+                    name: str | None = None, max_turns: int | None = None) -> Path:
+    """Write ``{format, spec, meta, state_dict}`` with ``torch.save`` (weights on the CPU)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = classifier_meta(model, data_or_config, max_turns, name or path.stem)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": CLASSIFIER_FORMAT, "spec": model.spec, "meta": meta, "state_dict": state}, path)
+    return path
+
+
+def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """``(model, meta)`` from a file written by `save_classifier`."""
+    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != CLASSIFIER_FORMAT:
+        raise ValueError(f"{path}: not a {CLASSIFIER_FORMAT} file")
+    spec = blob["spec"]
+    model = make_model(spec["kind"], spec["obs_shape"], **spec["kwargs"])
+    model.load_state_dict(blob["state_dict"])
+    model.to(resolve_device(device)).eval()
+    return model, blob["meta"]
+
+
+class ClassifierAgent(Agent):
+    """An agent playing a saved classifier; subclasses set ``checkpoint`` (see `write_agent_file`)."""
+
+    kind = "neural"
+    checkpoint: ClassVar[str | Path | None] = None
+
+    def __init__(self, checkpoint: str | Path | None = None, deterministic: bool = True) -> None:
+        super().__init__()
+        path = checkpoint or self.checkpoint
+        if path is None:
+            raise ValueError("ClassifierAgent needs a checkpoint")
+        from .policy_agent import PolicyAgent
+
+        model, meta = load_classifier(path)
+        self.name = meta.get("name") or Path(path).stem
+        self.description = f"{meta['classifier']['kind']} classifier ({Path(path).name})"
+        self._inner = PolicyAgent(_logits_fn(model), meta, name=self.name, deterministic=deterministic)
+
+    def start(self, ctx: GameContext) -> None:
+        super().start(ctx)
+        self._inner.start(ctx)
+
+    def act(self, game: Game, seat: int) -> int:
+        return self._inner.act(game, seat)
+
+    def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
+        self._inner.rng = self.rng
+        return self._inner.act_batch(batch, seat)
+
+
+_AGENT_FILE = '''"""PyRat agent: the classifier saved in {pt} (written by train.supervised.write_agent_file)."""
+
+from pathlib import Path
+
+from train.supervised import ClassifierAgent
+
+
+class {cls}(ClassifierAgent):
+    name = "{name}"
+    checkpoint = Path(__file__).with_name("{pt}")
+'''
+
+
+def write_agent_file(checkpoint: str | Path, class_name: str = "SavedClassifier") -> Path:
+    """Write ``NAME.py`` next to ``NAME.pt``: an agent spec for ``pyrat play`` and tournaments."""
+    checkpoint = Path(checkpoint)
+    path = checkpoint.with_suffix(".py")
+    path.write_text(_AGENT_FILE.format(pt=checkpoint.name, cls=class_name, name=checkpoint.stem))
+    return path
+
+
+def saved_agents(folder: str | Path | None = None) -> dict[str, str]:
+    """The players the notebooks saved in ``folder`` (default ``runs_dir("agents")``), as ``{name: spec}``.
+
+    One entry per file stem: an agent file ``NAME.py`` (a saved classifier) first, else a checkpoint
+    ``NAME.zip`` or ``NAME.pt`` (PPO and imitation policies). Sorted by name.
+    """
+    folder = Path(folder) if folder is not None else runs_dir("agents")
+    out: dict[str, str] = {}
+    if folder.is_dir():
+        for stem in sorted({p.stem for p in folder.iterdir() if p.suffix in (".py", ".zip", ".pt")}):
+            for suffix in (".py", ".zip", ".pt"):
+                if (folder / f"{stem}{suffix}").is_file():
+                    out[stem] = str(folder / f"{stem}{suffix}")
+                    break
+    return out
