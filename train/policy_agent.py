@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -213,9 +214,12 @@ def export_onnx(policy, meta: dict, path: str | Path) -> Path:
     inputs, names = (dummy,), ["obs"]
     if planner is not None:
         inputs, names = (dummy, torch.zeros((1, planner.n_planes) + tuple(shape[1:]))), ["obs", "plan"]
-    torch.onnx.export(module, inputs, str(path), input_names=names, output_names=["logits"],
-                      dynamic_axes={**{n: {0: "batch"} for n in names}, "logits": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
+    with warnings.catch_warnings():
+        # the TorchScript exporter is deprecated, but the dynamo one needs onnxscript, which torch does not require
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, inputs, str(path), input_names=names, output_names=["logits"],
+                          dynamic_axes={**{n: {0: "batch"} for n in names}, "logits": {0: "batch"}},
+                          opset_version=17, dynamo=False)
     model = onnx.load(str(path))
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in policy.state_dict().items()}, buf)
