@@ -2,8 +2,8 @@
 
 Each plays one game through ``act`` and many games at once through ``act_batch`` (used by the
 vector environment's opponent and by dataset building): array code over a `GameBatch` for
-``random`` and ``greedy`` (a compiled kernel, with travel times from the cheese computed once per
-game); for the planning experts, ``act`` per game with per-game state.
+``random`` and ``greedy`` (a compiled kernel that searches a new target only when the old one is
+gone or the player strayed); for the planning experts, ``act`` per game with per-game state.
 
 * ``random``: a uniform move among the open directions.
 * ``greedy``: the nearest cheese by travel time (mud counted), by a fastest path.
@@ -67,30 +67,6 @@ class BatchDistances:
         return self.dist
 
 
-class BatchCheeseDistances:
-    """Per-slot travel times ``[B, N, K]`` between every cell and each initial cheese of a `GameBatch`'s games
-    (K: the batch's cheese capacity), kept in step with the games by their ``game_ids``; computed by the
-    compiled kernel.
-
-    Greedy needs no more: the time from a cell to a cheese is the time from the cheese to the cell.
-    """
-
-    def __init__(self) -> None:
-        self.ids: np.ndarray | None = None
-        self.dist: np.ndarray | None = None
-
-    def update(self, batch: GameBatch, kernels) -> np.ndarray:
-        b, k, n = batch.batch_size, batch.cheese_order.shape[1], batch.n_cells
-        if self.dist is None or self.dist.shape != (b, n, k):
-            self.dist = np.empty((b, n, k), dtype=np.float32)
-            self.ids = np.full(b, -1, dtype=np.int64)
-        changed = np.flatnonzero(self.ids != batch.game_ids)
-        if len(changed):
-            kernels.distances_from_rows(batch.neighbors, batch.weights, batch.cheese_order, changed, self.dist)
-            self.ids[changed] = batch.game_ids[changed]
-        return self.dist
-
-
 def greedy_targets(dist_from: np.ndarray, cheese: np.ndarray) -> np.ndarray:
     """Index of the nearest cheese for each row (``dist_from`` and ``cheese`` are ``[B, N]``)."""
     d = np.where(cheese, dist_from, np.inf)
@@ -109,7 +85,7 @@ class GreedyAgent(Agent):
     def __init__(self) -> None:
         super().__init__()
         self._batch_dist = BatchDistances()
-        self._batch_cheese_dist = BatchCheeseDistances()
+        self._lazy: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._table_key: tuple[Maze | None, list[int]] = (None, [])
         self._table: tuple[np.ndarray, np.ndarray] | None = None
         self._checked: tuple[int, int] | None = None  # (id, length) of the last cheese list found all initial
@@ -157,9 +133,18 @@ class GreedyAgent(Agent):
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
         kernels = _accel.kernels()
         if kernels is not None and not batch._unpackable:
-            dist = self._batch_cheese_dist.update(batch, kernels)
+            # Per (batch, seat): each slot's target and the times to it (see `_kernels.greedy_lazy`). Every slot
+            # checks its game id, so a stale or shared entry can only cost a search, never change a move.
+            key = (id(batch), seat)
+            entry = self._lazy.get(key)
+            if entry is None or entry[0] is not batch.game_ids or len(entry[1]) != batch.batch_size:
+                if len(self._lazy) >= 8:
+                    self._lazy.clear()
+                entry = self._lazy[key] = (batch.game_ids, np.full((batch.batch_size, 4), -1, dtype=np.int64),
+                                           np.empty((batch.batch_size, batch.n_cells), dtype=np.int32))
             out = np.empty(batch.batch_size, dtype=np.int64)
-            kernels.greedy_batch(dist, batch.cheese_order, batch.cheese, batch.pos, seat, batch._moves, out)
+            kernels.greedy_lazy(batch.game_ids, batch.pos, seat, batch.cheese, batch.neighbors, batch.weights,
+                                batch._moves, entry[1], entry[2], out)
             return out
         dist = self._batch_dist.update(batch)
         rows = np.arange(batch.batch_size)

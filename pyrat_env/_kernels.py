@@ -12,7 +12,7 @@ missing); ``tests/test_kernels.py`` checks each pair against each other.
   random draws, taken by the caller with numpy, and the same dict orders), so a seed gives the same
   maze whichever runs.
 * `distances_from`, `all_pairs`: travel times (mud counted) by Dial's bucket queue, exact integers.
-* `greedy_batch`: the greedy expert's move in every game of a batch.
+* `greedy_lazy`: the greedy expert's move in every game of a batch (searching only for new targets).
 * `encode_rows`, `static_rows`: `BatchEncoding` (observations of many games, static part of new mazes).
 
 All kernels use ``cache=True``: compiled once per machine (a few seconds in all), then loaded.
@@ -297,69 +297,101 @@ def all_pairs(neighbors, weights, cells):
 
 
 @njit(cache=True)
-def distances_from_rows(neighbors, weights, sources, rows, out):
-    """Travel times for the games ``rows`` of a batch: ``out[r, c, k]`` between cell c and cell ``sources[r, k]``
-    (-1: none, inf everywhere).
-
-    ``neighbors``/``weights`` ``[B, N, 5]``, ``sources`` ``[B, K]``, ``out`` ``[B, N, K]`` (a cell's times to the
-    K sources side by side: what the greedy expert reads). Sources must be existing cells (holes are
-    unreachable from them, so their rows are inf all the same).
-    """
-    n = neighbors.shape[1]
-    every = np.ones(n, dtype=np.bool_)
-    adj = np.empty((n, 4), dtype=np.int32)
-    deg = np.empty(n, dtype=np.int32)
-    dist = np.empty(n, dtype=np.int32)
-    row = np.empty(n, dtype=np.float32)
-    nbk, bucket, blen = _scratch(n, 1)
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        maxw = _csr(neighbors[r], weights[r], adj, deg)
-        if maxw >= nbk:
-            nbk, bucket, blen = _scratch(n, maxw)
-        for k in range(sources.shape[1]):
-            s = sources[r, k]
-            if s < 0:
-                row[:] = INF32
-            elif maxw < 0:
-                _dijkstra(s, neighbors[r], weights[r], row, every)
-            else:
-                _dial(s, adj, deg, nbk, dist, bucket, blen, row, every)
-            for c in range(n):
-                out[r, c, k] = row[c]
+def _dial_until(source, adj, deg, nbk, dist, bucket, blen, limit, goals):
+    """Dial's algorithm from ``source``, stopped early: settles into ``dist`` (int32; 1 << 30 elsewhere) every
+    cell at most ``limit`` away, or, with ``goals`` (bool per cell, non-empty), every cell up to the distance of
+    the nearest goal. Returns the lowest goal cell at that distance (-1: none reachable, or no goals)."""
+    n = deg.shape[0]
+    big = np.int32(1 << 30)
+    cap = bucket.shape[0] // nbk
+    mask = nbk - 1
+    for c in range(n):
+        dist[c] = big
+    for q in range(nbk):
+        blen[q] = 0
+    use_goals = goals.shape[0] > 0
+    found = -1
+    dist[source] = 0
+    bucket[0] = source
+    blen[0] = 1
+    queued = 1
+    d = 0
+    while queued > 0 and d <= limit:
+        q = d & mask
+        bq = q * cap
+        while blen[q] > 0:
+            blen[q] -= 1
+            queued -= 1
+            c = bucket[bq + blen[q]]
+            if dist[c] != d:
+                continue
+            if use_goals and goals[c] and (found < 0 or c < found):
+                found = c
+                limit = d  # finish this level (other goals at the same distance), then stop
+            for j in range(deg[c]):
+                e = adj[c, j]
+                t = e >> 8
+                nd = d + (e & 255)
+                if nd < dist[t]:
+                    dist[t] = nd
+                    qq = nd & mask
+                    bucket[qq * cap + blen[qq]] = t
+                    blen[qq] += 1
+                    queued += 1
+        d += 1
+    # cells reached but not settled (beyond the limit) are not final: forget them
+    for c in range(n):
+        if dist[c] > limit:
+            dist[c] = big
+    return found
 
 
 @njit(cache=True)
-def greedy_batch(dist, cheese_order, cheese, pos, seat, moves, out):
-    """The greedy expert's action in every game: nearest remaining cheese (lowest cell on ties), then the
+def greedy_lazy(game_ids, pos, seat, cheese, neighbors, weights, moves, state, to_target, out):
+    """The greedy expert's action in every game: the nearest remaining cheese (lowest cell on ties), then the
     first move of a fastest path (lowest action on ties); ``nothing`` when no cheese can be reached.
 
-    ``dist[b, c, k]``: travel time between cell c and the k-th initial cheese of game b (``[B, N, K]``);
-    ``moves``: the batch's packed maze tables (``target * 256 + weight``, see `batch_step`).
+    The greedy target t (nearest remaining cheese, lowest cell on ties) stays the greedy target as long as
+    it remains and the player stands where it was or where the chosen move leads: one step along a fastest
+    path lowers the time to t by the step's weight and every other time by at most that much, and a tie
+    at the new cell was a tie before, which t won. So a target is searched (Dial from the player, stopped
+    at the nearest cheese) only when that does not hold, with the times to it (Dial from the target, up to
+    the player's time plus the largest weight: every move that can start a fastest path ends within).
+
+    ``state[b]``: game id, target, cell of the last decision, cell its move leads to (int64 ``[B, 4]``);
+    ``to_target[b]``: the times to the target (int32 ``[B, N]``, 1 << 30 where not searched).
     """
+    n = neighbors.shape[1]
+    big = np.int32(1 << 30)
+    adj = np.empty((n, 4), dtype=np.int32)
+    deg = np.empty(n, dtype=np.int32)
+    dist = np.empty(n, dtype=np.int32)
+    no_goals = np.zeros(0, dtype=np.bool_)
+    nbk, bucket, blen = _scratch(n, 1)
     for b in range(pos.shape[0]):
         p = pos[b, seat]
-        best_k, best_c = -1, -1
-        best_d = INF32
-        for k in range(cheese_order.shape[1]):
-            c = cheese_order[b, k]
-            if c < 0:
-                break
-            if not cheese[b, c]:
-                continue
-            d = dist[b, p, k]
-            if best_k < 0 or d < best_d or (d == best_d and c < best_c):
-                best_k, best_c, best_d = k, c, d
+        t = state[b, 1]
+        if not (state[b, 0] == game_ids[b] and t >= 0 and cheese[b, t] and (p == state[b, 2] or p == state[b, 3])):
+            maxw = _csr(neighbors[b], weights[b], adj, deg)
+            if maxw >= nbk:
+                nbk, bucket, blen = _scratch(n, maxw)
+            state[b, 0] = game_ids[b]
+            t = _dial_until(p, adj, deg, nbk, dist, bucket, blen, big, cheese[b])
+            state[b, 1] = t
+            if t >= 0:
+                _dial_until(t, adj, deg, nbk, to_target[b], bucket, blen, dist[t] + maxw, no_goals)
         act = 0
-        if best_k >= 0:
-            best = INF32
+        if t >= 0:
+            best = big
             for a in range(1, 5):
                 m = moves[b, p, a]
                 w = m & 255
                 if w > 0:
-                    cost = np.float32(w) + dist[b, m >> 8, best_k]
-                    if cost < best:
-                        best, act = cost, a
+                    d = to_target[b, m >> 8]
+                    if d < big and w + d < best:
+                        best, act = w + d, a
+        state[b, 2] = p
+        state[b, 3] = moves[b, p, act] >> 8
         out[b] = act
 
 

@@ -23,6 +23,7 @@ give the same states, and that both reproduce the official games recorded by pyr
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -448,7 +449,9 @@ class Game:
         return gains
 
 
-_GAME_IDS = itertools.count(1)
+# Game ids key caches (see `GameBatch.game_ids`): a random start makes them unique across processes too,
+# so that a cache carried to another process (a pickled agent) never takes one game for another.
+_GAME_IDS = itertools.count(int.from_bytes(os.urandom(6), "little") << 14)
 
 
 class GameBatch:
@@ -458,8 +461,8 @@ class GameBatch:
     ``pos``, ``mud_target`` (-1 when not in mud), ``mud_count``, ``scores`` ``[B, P]``;
     ``cheese`` bool ``[B, N]``; ``cheese_order`` ``[B, K]`` (initial cheese in official order, -1 padded);
     ``turn`` ``[B]``; ``terminated``/``truncated`` bool ``[B]``; maze tables ``neighbors`` and
-    ``weights`` ``[B, N, 5]``; ``game_ids`` ``[B]``, a number given to each game put in a slot (unique in
-    the process: caches keyed by game use it). ``step(actions)`` advances every game that is not over,
+    ``weights`` ``[B, N, 5]``; ``game_ids`` ``[B]``, a number given to each game put in a slot (unique, also
+    across processes in practice: caches keyed by game use it). ``step(actions)`` advances every game that is not over,
     with a compiled kernel (``pyrat_env._kernels``) when numba is available, else with numpy; both
     change the arrays in place or replace them, so copy what you keep from one turn to the next.
     """

@@ -694,6 +694,7 @@ def _protected(config: GameConfig) -> frozenset[int]:
 
 # -- the whole set-up in one compiled call -----------------------------------------------------------------------
 _FUSED: dict[str, bool | None] = {"ok": None}  # None: not checked yet in this process
+_PLANS: dict[int, tuple] = {}  # id(config) -> (config, plan)
 
 
 @functools.lru_cache(maxsize=64)
@@ -744,7 +745,12 @@ def _seed_words(seed) -> tuple[np.ndarray, int] | None:
 def _new_game_fused(kernels, config: GameConfig, seed) -> GameSetup | None:
     """`new_game` with `_kernels.new_setup` (numpy's draws replayed in the kernel): the same game, or None
     when this config or seed needs the Python code."""
-    plan = _fused_plan(config)
+    cached = _PLANS.get(id(config))  # by identity: hashing a GameConfig costs more than the rest of this call
+    if cached is None or cached[0] is not config:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        cached = _PLANS[id(config)] = (config, _fused_plan(config))
+    plan = cached[1]
     words = _seed_words(seed)
     if plan is None or words is None or not _fused_matches_numpy(kernels):
         return None
