@@ -153,7 +153,7 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
     if train:
         from train.bench import train_benchmarks
         out.update(train_benchmarks(quick=quick))
-    ratios = {}
+    ratios = dict(out.get("ratios", {}))
     if out.get("pyrat_game_turns_per_s"):
         ratios["engine_batched_vs_pyrat_game"] = out["engine_batched_turns_per_s"] / out["pyrat_game_turns_per_s"]
         ratios["engine_single_vs_pyrat_game"] = out["engine_turns_per_s"] / out["pyrat_game_turns_per_s"]

@@ -126,3 +126,46 @@ def test_planner_travel_times_and_first_moves(preset):
             if rot:
                 got = sorted(rotated[a] for a in got)
             assert got == (first_moves_towards(maze, start, c) if c != start else [])
+
+
+@pytest.mark.parametrize("patch", [1, 2, 3])
+@pytest.mark.parametrize("preset", ["official", "tiny"])
+def test_transformer_patches(patch, preset):
+    """Tokens of patch x patch cells: any grid (padded with holes), the acting player's token found."""
+    from train.networks import TransformerNet
+
+    torch.manual_seed(0)
+    obs, space = _obs("transformer", preset)
+    net = TransformerNet(space, d_model=16, heads=2, layers=1, ff=32, patch=patch)
+    x = torch.as_tensor(obs)
+    out = net(x)
+    assert out.shape == (len(obs), net.features_dim) and torch.isfinite(out).all()
+    h, w, hp, wp, pad, centres = net._grid(x)
+    n_cells = obs.shape[1]
+    assert h * w == n_cells and hp % patch == 0 and wp % patch == 0 and hp - h < patch and wp - w < patch
+    assert len(centres) == (hp // patch) * (wp // patch)
+    assert float(pad.sum()) == hp * wp - n_cells
+    assert centres.min() >= 0 and centres.max() <= 1.0 + (patch - 1) / max(h - 1, 1)
+
+
+def test_distance_store_keys_by_maze():
+    """Identical mazes share a slot, different mazes get their own, evicted mazes are computed again."""
+    from train.networks import _CODE_CHANNELS, _DistanceStore, _maze_distances
+
+    enc = make_encoder("planes")
+    obs = [enc.encode(new_game("tiny", seed).game(), 0) for seed in range(4)]
+    h, w = obs[0].shape[1:]
+    codes = np.stack([np.rint(o[:_CODE_CHANNELS].reshape(_CODE_CHANNELS, -1) * 10).astype(np.uint8) for o in obs])
+    codes[:, :4] = codes[:, :4] > 0
+    store = _DistanceStore(h, w)
+    store.slots = 2                                   # tiny store: forces eviction and growth
+    store.data = store.data[:2]
+    batch = codes[[0, 1, 0, 2, 1, 0]]
+    slots = store.lookup(batch)
+    assert slots[0] == slots[2] == slots[5] and slots[1] == slots[4]
+    assert len({int(slots[0]), int(slots[1]), int(slots[3])}) == 3   # grown for a batch of 3 mazes
+    for i, s in enumerate(slots):
+        np.testing.assert_array_equal(store.data[s], _maze_distances(batch[i], h, w))
+    again = store.lookup(codes[[3]])                  # a 4th maze evicts the least recently used one
+    np.testing.assert_array_equal(store.data[again[0]], _maze_distances(codes[3], h, w))
+    assert len(set(store.hashes(codes).tolist())) == 4

@@ -167,3 +167,43 @@ def test_train_benchmark_runs_quickly():
     rate, info = ppo_steps_per_s("mlp", rollouts=1, threads=1, n_envs=8, n_steps=16, batch_size=64,
                                  preset="tiny", net_kwargs=TINY_MLP)
     assert rate > 0 and info["steps"] == 128
+
+
+def test_train_benchmark_reference_same_rollout_size():
+    from train.bench import reference_ppo_steps_per_s
+
+    over = dict(preset="tiny", net_kwargs=TINY_MLP, n_envs=8, n_steps=16, batch_size=64)
+    rate, info = reference_ppo_steps_per_s("mlp", rollouts=1, threads=1, gym_envs=4, **over)
+    assert rate > 0
+    cfg = PPOConfig(**over)
+    assert info["steps"] == cfg.n_envs * cfg.n_steps and info["n_steps"] * 4 == info["steps"]
+
+
+def test_rollouts_on_one_thread_updates_on_more():
+    """RolloutThreadsCallback: 1 torch thread while collecting, the update threads otherwise."""
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+    from train.ppo import RolloutThreadsCallback, build_model, make_env
+
+    class Record(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.seen = set()
+
+        def _on_step(self):
+            self.seen.add(torch.get_num_threads())
+            return True
+
+    before = torch.get_num_threads()
+    try:
+        cfg = PPOConfig(policy="mlp", preset="tiny", net_kwargs=TINY_MLP, n_envs=4, n_steps=8, batch_size=32,
+                        n_epochs=1, progress=False)
+        env = make_env(cfg)
+        model = build_model(cfg, env, torch.device("cpu"))
+        record = Record()
+        torch.set_num_threads(2)
+        model.learn(total_timesteps=64, callback=CallbackList([RolloutThreadsCallback(2, 1), record]))
+        assert record.seen == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -32,7 +32,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="official", help="game preset (default: official)")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
                    help="torch device (default: cpu; auto picks cuda when available)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: every core of this process)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads for updates (default: every core; PPO rollouts use 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -518,10 +518,15 @@ def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray
     return {"history": history, "best_epoch": best["epoch"], "best_val_loss": best["val_loss"]}
 
 
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def set_threads(threads: int | None) -> int:
-    """Torch intra-op threads: ``threads`` or every core this process may use; inter-op threads 1."""
-    n = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-    torch.set_num_threads(max(int(n), 1))
+    """Torch intra-op threads: ``threads``, or every core this process may use when None; inter-op threads 1."""
+    n = int(threads) if threads else cpu_count()
+    torch.set_num_threads(max(n, 1))
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
@@ -630,5 +635,4 @@ def train_imitation(cfg: ImitationConfig) -> dict:
 
 def machine_info() -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-            "processor": platform.processor(), "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "cuda": torch.cuda.is_available()}
+            "processor": platform.processor(), "cpus": cpu_count(), "cuda": torch.cuda.is_available()}

@@ -13,9 +13,9 @@ imitation). This module is importable on its own, so a saved model finds its cla
   convolutions: convolving constant planes costs time and adds nothing. By default (``plan=True``) the
   network also gets travel-time planes (`MazePlanner`: fastest paths through walls and mud, which a few
   convolutions cannot find) and reads its move planes through attention maps.
-* ``transformer`` (`TransformerNet`, encoder ``tokens``): one token per cell with Fourier features of its
-  (row, col) position, a few pre-norm self-attention layers over all cells, then the mean of the tokens,
-  the acting player's token and the globals.
+* ``transformer`` (`TransformerNet`, encoder ``tokens``): tokens of 2 x 2 cells (or single cells) with
+  Fourier features of their (row, col) position, a few pre-norm self-attention layers over all of them,
+  then the mean of the tokens, the acting player's token and the globals.
 
 Sizes are keyword options (``net_kwargs``) saved in every checkpoint, so a model can be rebuilt from its
 metadata alone. ``count_parameters`` and ``describe`` report sizes; the training commands print them.
@@ -95,20 +95,35 @@ def _maze_distances(code: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 class _DistanceStore:
-    """Travel-time tables of recently seen mazes, in one array (slot per maze, least recently used reused)."""
+    """Travel-time tables of recently seen mazes, in one array (slot per maze, least recently used reused).
+
+    Mazes are keyed by a 64-bit hash of their maze channels (random odd multipliers drawn once from a fixed
+    seed, summed with wrap-around: different mazes collide with probability about 2**-64).
+    """
 
     def __init__(self, height: int, width: int) -> None:
         n = height * width
         self.height, self.width = height, width
         self.slots = int(max(64, min(8192, _STORE_BYTES // (n * n * 2))))
         self.data = np.zeros((self.slots, n, n), dtype=np.uint16)   # pages are committed as slots fill
-        self.index: OrderedDict[bytes, int] = OrderedDict()
+        self.index: OrderedDict[int, int] = OrderedDict()
+        words = -(-_CODE_CHANNELS * n // 8)
+        self.mult = np.random.default_rng(20240611).integers(1, 2**63, size=words, dtype=np.uint64) * 2 + 1
 
-    def lookup(self, keys: list[bytes], codes: np.ndarray) -> np.ndarray:
+    def hashes(self, codes: np.ndarray) -> np.ndarray:
+        """``[B]`` uint64 keys of the mazes described by ``codes`` ``[B, 9, N]`` uint8."""
+        flat = codes.reshape(len(codes), -1)
+        pad = (-flat.shape[1]) % 8
+        if pad:
+            flat = np.pad(flat, ((0, 0), (0, pad)))
+        return (np.ascontiguousarray(flat).view(np.uint64) * self.mult).sum(axis=1, dtype=np.uint64)
+
+    def lookup(self, codes: np.ndarray) -> np.ndarray:
         """The slot of each sample's maze (``codes[i]`` describes sample i's maze), computing new mazes."""
-        out = np.empty(len(keys), dtype=np.int64)
+        keys, first, inverse = np.unique(self.hashes(codes), return_index=True, return_inverse=True)
+        slots = np.empty(len(keys), dtype=np.int64)
         used: set[int] = set()
-        for i, k in enumerate(keys):
+        for j, k in enumerate(keys.tolist()):
             slot = self.index.get(k)
             if slot is None:
                 victim = None
@@ -121,13 +136,13 @@ class _DistanceStore:
                     if slot >= len(self.data):   # one batch holds more mazes than the store: grow it
                         self.data = np.concatenate([self.data, np.zeros_like(self.data)])
                         self.slots = len(self.data)
-                self.data[slot] = _maze_distances(codes[i], self.height, self.width)
+                self.data[slot] = _maze_distances(codes[first[j]], self.height, self.width)
                 self.index[k] = slot
             else:
                 self.index.move_to_end(k)
             used.add(slot)
-            out[i] = slot
-        return out
+            slots[j] = slot
+        return slots[inverse.reshape(-1)]
 
 
 _STORES: dict[tuple[int, int], _DistanceStore] = {}
@@ -171,11 +186,10 @@ class MazePlanner(nn.Module):
         n = h * w
         code = np.rint(x[:, :_CODE_CHANNELS].reshape(b, _CODE_CHANNELS, n) * 10).astype(np.uint8)
         code[:, :4] = code[:, :4] > 0
-        keys = [row.tobytes() for row in code]
         store = _STORES.get((h, w))
         if store is None:
             store = _STORES[(h, w)] = _DistanceStore(h, w)
-        slot = store.lookup(keys, code)
+        slot = store.lookup(code)
         table = store.data
         me, me_wait = self._player(x, CH_SELF, CH_SELF_MUD)
         opp, opp_wait = self._player(x, CH_OPP, CH_OPP_MUD)
@@ -278,35 +292,67 @@ class CnnNet(BaseFeaturesExtractor):
 class TransformerNet(BaseFeaturesExtractor):
     """``tokens`` observations ``[N, 20]`` -> ``2 * d_model + 4`` features by self-attention over the cells.
 
-    Each cell token (its 14 channels, its position, and Fourier features of the position: sines and
+    Cells are grouped in ``patch`` x ``patch`` squares (default 2: 56 tokens on the official 15 x 13 grid
+    instead of 195; attention costs the square of the token count: end-to-end PPO on a 2-core CPU went
+    from 49 to 507 steps/s, see ``pyrat bench --train``; ``patch=1`` attends over single cells). A token
+    is its cells' 14 channels and positions
+    (cells past the grid's edge count as holes) with Fourier features of the patch centre: sines and
     cosines of ``k * pi * row`` and ``k * pi * col`` for k = 1..``n_freq``, rows and columns scaled to
-    [0, 1] as in the tokens) is embedded linearly; ``layers`` pre-norm encoder layers (``heads`` heads,
-    feed-forward ``ff``) follow. Features: the mean token, the acting player's token (read through the
-    ``self`` channel) and the 4 globals.
+    [0, 1] as in the tokens; it is embedded linearly and ``layers`` pre-norm encoder layers (``heads``
+    heads, feed-forward ``ff``) follow. Features: the mean token, the token holding the acting player
+    (read through the ``self`` channel) and the 4 globals. The grid's width is read from the tokens' own
+    positions at the first call.
     """
 
-    def __init__(self, observation_space: gym.spaces.Box, d_model: int = 32, heads: int = 4, layers: int = 2,
-                 ff: int = 64, n_freq: int = 6) -> None:
+    def __init__(self, observation_space: gym.spaces.Box, d_model: int = 48, heads: int = 2, layers: int = 2,
+                 ff: int = 96, patch: int = 2, n_freq: int = 6) -> None:
         _, f = (int(x) for x in observation_space.shape)
         super().__init__(observation_space, 2 * int(d_model) + N_GLOBAL)
         if f != N_CELL + 2 + N_GLOBAL:
             raise ValueError(f"TransformerNet expects {N_CELL + 2 + N_GLOBAL} token features, got {f}")
+        self.patch = int(patch)
         self.register_buffer("freqs", math.pi * torch.arange(1, int(n_freq) + 1, dtype=torch.float32),
                              persistent=False)
-        self.embed = nn.Linear(N_CELL + 2 + 4 * int(n_freq), int(d_model))
+        self.embed = nn.Linear(self.patch ** 2 * (N_CELL + 2) + 4 * int(n_freq), int(d_model))
         layer = nn.TransformerEncoderLayer(int(d_model), int(heads), int(ff), dropout=0.0, batch_first=True,
                                            norm_first=True, activation="relu")
         self.encoder = nn.TransformerEncoder(layer, int(layers), enable_nested_tensor=False)
         self.norm = nn.LayerNorm(int(d_model))
+        self._geometry: tuple | None = None
+
+    def _grid(self, obs: torch.Tensor) -> tuple:
+        """(height, width, padded height, padded width, padding mask [Hp, Wp], patch centres [T, 2]), cached."""
+        if self._geometry is None:
+            n = obs.shape[1]
+            rows = obs[0, :, N_CELL]
+            w = int((rows == rows[0]).sum().item()) if n > 1 else 1
+            w = w if n % w == 0 else n
+            h = n // w
+            p = self.patch
+            hp, wp = -(-h // p) * p, -(-w // p) * p
+            pad = torch.ones(hp, wp)
+            pad[:h, :w] = 0.0
+            r = (torch.arange(0, hp, p, dtype=torch.float32) + (p - 1) / 2) / max(h - 1, 1)
+            c = (torch.arange(0, wp, p, dtype=torch.float32) + (p - 1) / 2) / max(w - 1, 1)
+            centres = torch.stack(torch.meshgrid(r, c, indexing="ij"), dim=-1).reshape(-1, 2)
+            self._geometry = (h, w, hp, wp, pad, centres)
+        return self._geometry
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        cell = obs[..., : N_CELL + 2]
+        h, w, hp, wp, pad, centres = self._grid(obs)
+        b, p, f = obs.shape[0], self.patch, N_CELL + 2
         glob = obs[:, 0, N_CELL + 2:]
-        angles = obs[..., N_CELL:N_CELL + 2, None] * self.freqs            # [B, N, 2, F]
-        pos = torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(2)   # [B, N, 4F]
-        x = self.norm(self.encoder(self.embed(torch.cat([cell, pos], dim=-1))))
-        me = (x * obs[..., CH_SELF:CH_SELF + 1]).sum(dim=1)               # the acting player's token
-        return torch.cat([x.mean(dim=1), me, glob], dim=1)
+        x = obs[..., :f].reshape(b, h, w, f)
+        if (hp, wp) != (h, w):
+            x = nn.functional.pad(x, (0, 0, 0, wp - w, 0, hp - h))
+            hole = x[..., 8] + pad.to(x.device)                              # cells past the edge are holes
+            x = torch.cat([x[..., :8], hole[..., None], x[..., 9:]], dim=-1)
+        tokens = x.reshape(b, hp // p, p, wp // p, p, f).permute(0, 1, 3, 2, 4, 5).reshape(b, -1, p * p * f)
+        angles = centres.to(obs.device)[..., None] * self.freqs              # [T, 2, F]
+        pos = torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(1).expand(b, -1, -1)
+        z = self.norm(self.encoder(self.embed(torch.cat([tokens, pos], dim=-1))))
+        me = x[..., CH_SELF].reshape(b, hp // p, p, wp // p, p).sum(dim=(2, 4)).reshape(b, -1, 1)
+        return torch.cat([z.mean(dim=1), (z * me).sum(dim=1), glob], dim=1)
 
 
 # name -> (class, encoder, default kwargs, default net_arch for the policy / value heads)
@@ -314,7 +360,7 @@ NETWORKS: dict[str, tuple[type[BaseFeaturesExtractor], str, dict[str, Any], dict
     "mlp": (MlpNet, "flat", {"hidden": [256, 256]}, {"pi": [64], "vf": [64]}),
     "cnn": (CnnNet, "planes", {"channels": [16, 32, 32], "hidden": 128, "plan": True, "readout": 4},
             {"pi": [64], "vf": [64]}),
-    "transformer": (TransformerNet, "tokens", {"d_model": 32, "heads": 4, "layers": 2, "ff": 64},
+    "transformer": (TransformerNet, "tokens", {"d_model": 48, "heads": 2, "layers": 2, "ff": 96, "patch": 2},
                     {"pi": [64], "vf": [64]}),
 }
 
@@ -366,3 +412,22 @@ def describe(policy: nn.Module, name: str = "") -> str:
     n_ext = count_parameters(ext) if ext is not None else 0
     label = name or (type(ext).__name__ if ext is not None else type(policy).__name__)
     return f"{label}: {n_ext:,} parameters in the features extractor, {count_parameters(policy):,} in the policy"
+
+
+def main(preset: str = "official") -> None:
+    """Print every network's parameter count on a preset's observations (``python -m train.networks``)."""
+    from gymnasium import spaces
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    from pyrat_env.encoders import make_encoder
+    from pyrat_env.mazes import preset as get_preset
+
+    cfg = get_preset(preset)
+    for name in NETWORKS:
+        space = make_encoder(encoder_for(name)).space(cfg.width, cfg.height)
+        policy = MaskableActorCriticPolicy(space, spaces.Discrete(5), lambda _: 0.0, **policy_kwargs(name))
+        print(describe(policy, f"{name} ({encoder_for(name)} {tuple(space.shape)})"))
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from pyrat_env.encoders import DEFAULT_HORIZON
 
@@ -168,6 +168,31 @@ def save_model(model, path: Path, meta: dict) -> Path:
     add_meta_to_zip(tmp, dict(meta, timesteps=int(model.num_timesteps)))
     tmp.replace(path)
     return path
+
+
+class RolloutThreadsCallback(BaseCallback):
+    """One torch thread while collecting rollouts, ``train_threads`` for the updates.
+
+    A rollout step evaluates the policy on ``n_envs`` observations: small kernels, where a second thread
+    mostly waits (and on a busy machine stalls every kernel until it is scheduled); the updates' large
+    minibatches do use every core.
+    """
+
+    def __init__(self, train_threads: int, rollout_threads: int = 1) -> None:
+        super().__init__()
+        self.train_threads, self.rollout_threads = int(train_threads), int(rollout_threads)
+
+    def _on_rollout_start(self) -> None:
+        torch.set_num_threads(self.rollout_threads)
+
+    def _on_rollout_end(self) -> None:
+        torch.set_num_threads(self.train_threads)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        torch.set_num_threads(self.train_threads)
 
 
 class TrainingCallback(BaseCallback):
@@ -318,11 +343,12 @@ def train_ppo(cfg: PPOConfig, resume: bool = False) -> dict:
     formats = ["tensorboard", "csv"] + (["stdout"] if cfg.verbose else [])
     model.set_logger(configure(str(run / "tb"), formats))
     callback = TrainingCallback(cfg, run, meta, pool, state)
+    callbacks = CallbackList([RolloutThreadsCallback(threads), callback])
     remaining = cfg.timesteps - int(model.num_timesteps)
     t0 = time.perf_counter()
     steps0 = int(model.num_timesteps)
     if remaining > 0:
-        model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=not resume)
+        model.learn(total_timesteps=remaining, callback=callbacks, reset_num_timesteps=not resume)
     seconds = time.perf_counter() - t0
     steps = int(model.num_timesteps) - steps0
     if cfg.eval_games and cfg.eval_opponents and remaining > 0:
