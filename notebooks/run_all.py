@@ -34,7 +34,8 @@ def run_notebook(path: str | os.PathLike, out: str | os.PathLike | None = None, 
                  kernel: str = "python3"):
     """Execute a notebook in its folder; returns ``(notebook, seconds)`` and writes it to ``out`` when given.
 
-    The kernel inherits this process's environment (``PYRAT_QUICK``, ``PYRAT_RUNS``, ``MPLBACKEND``...).
+    The kernel inherits this process's environment (``PYRAT_QUICK``, ``PYRAT_RUNS``, ``MPLBACKEND``...;
+    `main` sets the inline backend so that figures are kept).
     A failing cell raises ``nbclient.exceptions.CellExecutionError``.
     """
     import nbformat
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no notebook matches", args.notebooks, file=sys.stderr)
         return 2
     quick = os.environ.get("PYRAT_QUICK", "")
+    # The executed copies keep their figures: with MPLBACKEND=Agg (headless set-ups) plt.show() would
+    # draw nothing, so the kernels get the notebook backend, which needs no display.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     print(f"running {len(paths)} notebook(s), {'quick' if quick not in ('', '0') else 'full'} mode", flush=True)
     total, failed = 0.0, []
     for path in paths:
