@@ -609,6 +609,45 @@ def _remove(kept, parent, ring, p):
 
 
 @njit(cache=True)
+def _take_out(v, cand, where, n_cand, f_in, f_val, f_prev, f_next, f_head, f_tail, f_sum):
+    """Swap-remove candidate ``v`` and unlink it from the frontier; returns ``(n_cand, f_head, f_tail, f_sum)``."""
+    i = where[v]
+    where[v] = -1
+    n_cand -= 1
+    last = cand[n_cand]
+    if last != v:
+        cand[i] = last
+        where[last] = i
+    if f_in[v]:
+        f_in[v] = False
+        f_sum -= f_val[v]
+        if f_prev[v] >= 0:
+            f_next[f_prev[v]] = f_next[v]
+        else:
+            f_head = f_next[v]
+        if f_next[v] >= 0:
+            f_prev[f_next[v]] = f_prev[v]
+        else:
+            f_tail = f_prev[v]
+    return n_cand, f_head, f_tail, f_sum
+
+
+@njit(cache=True)
+def _frontier_append(c, val, f_in, f_val, f_prev, f_next, f_head, f_tail, f_sum):
+    """Append ``c`` (value ``val``) at the frontier's tail; returns ``(f_head, f_tail, f_sum)``."""
+    f_in[c] = True
+    f_val[c] = val
+    f_sum += val
+    f_prev[c] = f_tail
+    f_next[c] = -1
+    if f_tail >= 0:
+        f_next[f_tail] = c
+    else:
+        f_head = c
+    return f_head, c, f_sum
+
+
+@njit(cache=True)
 def carve_holes(width, height, target, big, symmetric, protected, uniforms, gap_count, gap_pos, out):
     """Remove cells until ``target`` remain: `mazes._carve_holes_py`, decision for decision.
 
@@ -694,24 +733,8 @@ def carve_holes(width, height, target, big, symmetric, protected, uniforms, gap_
                     kept, parent, ring, gap_count, gap_pos, (m // width + 1) * pw + m % width + 1, pv)
             if not ok:
                 # take_out(v), then set it aside
-                i = where[v]
-                where[v] = -1
-                n_cand -= 1
-                last = cand[n_cand]
-                if last != v:
-                    cand[i] = last
-                    where[last] = i
-                if f_in[v]:
-                    f_in[v] = False
-                    f_sum -= f_val[v]
-                    if f_prev[v] >= 0:
-                        f_next[f_prev[v]] = f_next[v]
-                    else:
-                        f_head = f_next[v]
-                    if f_next[v] >= 0:
-                        f_prev[f_next[v]] = f_prev[v]
-                    else:
-                        f_tail = f_prev[v]
+                n_cand, f_head, f_tail, f_sum = _take_out(v, cand, where, n_cand, f_in, f_val, f_prev, f_next,
+                                                          f_head, f_tail, f_sum)
                 blocked[v] = True
                 continue
         n_changed = 0
@@ -719,24 +742,8 @@ def carve_holes(width, height, target, big, symmetric, protected, uniforms, gap_
             c = pair[j]
             _remove(kept, parent, ring, (c // width + 1) * pw + c % width + 1)
             if where[c] >= 0:
-                i = where[c]
-                where[c] = -1
-                n_cand -= 1
-                last = cand[n_cand]
-                if last != c:
-                    cand[i] = last
-                    where[last] = i
-                if f_in[c]:
-                    f_in[c] = False
-                    f_sum -= f_val[c]
-                    if f_prev[c] >= 0:
-                        f_next[f_prev[c]] = f_next[c]
-                    else:
-                        f_head = f_next[c]
-                    if f_next[c] >= 0:
-                        f_prev[f_next[c]] = f_prev[c]
-                    else:
-                        f_tail = f_prev[c]
+                n_cand, f_head, f_tail, f_sum = _take_out(c, cand, where, n_cand, f_in, f_val, f_prev, f_next,
+                                                          f_head, f_tail, f_sum)
             kept_count -= 1
             r, col = c // width, c % width
             for i in range(8):
@@ -753,16 +760,8 @@ def carve_holes(width, height, target, big, symmetric, protected, uniforms, gap_
                                 f_sum += val - f_val[nbr]
                                 f_val[nbr] = val
                             else:
-                                f_in[nbr] = True
-                                f_val[nbr] = val
-                                f_sum += val
-                                f_prev[nbr] = f_tail
-                                f_next[nbr] = -1
-                                if f_tail >= 0:
-                                    f_next[f_tail] = nbr
-                                else:
-                                    f_head = nbr
-                                f_tail = nbr
+                                f_head, f_tail, f_sum = _frontier_append(nbr, val, f_in, f_val, f_prev, f_next,
+                                                                         f_head, f_tail, f_sum)
         for j in range(n_changed):
             nbr = changed[j]
             if blocked[nbr] and kept[(nbr // width + 1) * pw + nbr % width + 1]:
@@ -772,17 +771,8 @@ def carve_holes(width, height, target, big, symmetric, protected, uniforms, gap_
                 cand[n_cand] = nbr
                 n_cand += 1
                 if lost[nbr]:
-                    val = lost[nbr] * lost[nbr]
-                    f_in[nbr] = True
-                    f_val[nbr] = val
-                    f_sum += val
-                    f_prev[nbr] = f_tail
-                    f_next[nbr] = -1
-                    if f_tail >= 0:
-                        f_next[f_tail] = nbr
-                    else:
-                        f_head = nbr
-                    f_tail = nbr
+                    f_head, f_tail, f_sum = _frontier_append(nbr, lost[nbr] * lost[nbr], f_in, f_val, f_prev,
+                                                             f_next, f_head, f_tail, f_sum)
     for r in range(height):
         for c in range(width):
             out[r * width + c] = kept[(r + 1) * pw + c + 1] != 0

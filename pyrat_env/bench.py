@@ -136,7 +136,7 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
     secs = 0.3 if quick else 1.0
     out: dict = {
         "machine": {"python": platform.python_version(), "processor": platform.machine(),
-                    "cpus": _cpu_count()},
+                    "cpus": cpu_count()},
         "engine_turns_per_s": engine_turns_per_s(secs, 0),
         "engine_batched_turns_per_s": engine_batched_turns_per_s(256 if quick else 1024, 100 if quick else 300),
         "pyrat_game_turns_per_s": pyrat_game_turns_per_s(0.5 if quick else 2.0),
@@ -163,7 +163,8 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
     return out
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
+    """Cores this process may run on."""
     import os
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

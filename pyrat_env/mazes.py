@@ -675,6 +675,11 @@ def new_game(config: GameConfig | str = "official", seed: int | None = None) -> 
         setup = _new_game_fused(kernels, config, seed)
         if setup is not None:
             return setup
+    return _new_game_stepwise(config, seed, kernels)
+
+
+def _new_game_stepwise(config: GameConfig, seed: int, kernels) -> GameSetup:
+    """`new_game` one step at a time (maze, starts, cheese) from one generator: the reference path."""
     rng = np.random.default_rng(seed)
     maze = _generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
                           config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
@@ -771,13 +776,9 @@ def _fused_matches_numpy(kernels) -> bool:
         ok = True
         for config, seed in ((PRESETS["official"], 12345), (PRESETS["classic"], 2**40 + 7)):
             fused = _new_game_fused(kernels, config, seed)
-            rng = np.random.default_rng(seed)
-            maze = _generate_maze(rng, config.width, config.height, config.cell_percentage, config.wall_percentage,
-                                  config.mud_percentage, config.mud_range, config.maze_algorithm, config.symmetric,
-                                  _protected(config), kernels)
-            starts = resolve_starts(maze, config.starts, rng)
-            cheese = place_cheese(maze, config.nb_cheese, starts, rng, config.symmetric)
-            ok = ok and fused is not None and (fused.maze, fused.cheese, fused.starts) == (maze, cheese, starts)
+            ref = _new_game_stepwise(config, seed, kernels)
+            ok = ok and fused is not None and (fused.maze, fused.cheese, fused.starts) == (ref.maze, ref.cheese,
+                                                                                          ref.starts)
         _FUSED["ok"] = ok
         if not ok:
             import warnings

@@ -101,7 +101,8 @@ def train_benchmarks(quick: bool = False, threads: int | None = None) -> dict:
     every core (or only with ``threads`` when given; with ``quick`` only with every core); the
     headline figure is the best, and ``ppo_steps_per_s_by_threads`` has them all. Rollouts use 1 thread.
     """
-    from .imitation import cpu_count
+    from pyrat_env.bench import cpu_count
+
     from .ppo import PPOConfig
 
     cfg = PPOConfig()

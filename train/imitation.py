@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -41,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.base import Agent, GameContext
+from pyrat_env.bench import cpu_count
 from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
 from pyrat_env.engine import GameBatch, Maze
 from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
@@ -516,11 +516,6 @@ def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray
         policy.load_state_dict(best["state"])
     policy.set_training_mode(False)
     return {"history": history, "best_epoch": best["epoch"], "best_val_loss": best["val_loss"]}
-
-
-def cpu_count() -> int:
-    """Cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def set_threads(threads: int | None) -> int:
