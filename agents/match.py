@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyrat_env.agent import Agent, GameContext, to_action_index
 from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, GameSetup, new_game, preset
 from pyrat_env.replay import (
@@ -51,8 +52,6 @@ from pyrat_env.replay import (
     save_replay,
     start_replay,
 )
-
-from .base import Agent, GameContext, to_action_index
 
 DEFAULT_PREPROCESSING_TIME = 3.0
 DEFAULT_TURN_TIME = 0.1

@@ -1,4 +1,4 @@
-"""``pyrat play A B [...]``: play games between agents and print a summary (the logic is `agents.match`).
+"""``pyrat play A B [...]``: play games between agents and print a summary (the logic is `pyrat_rl.agents.match`).
 
 Examples::
 
@@ -19,6 +19,8 @@ import json
 import sys
 
 from pyrat_env.mazes import PRESETS
+
+SUMMARY = "play games between agents and print a summary (replays optional)"  # pyrat --help
 
 
 def _seconds(text: str) -> float | None:

@@ -33,9 +33,8 @@ import io
 import os
 from collections.abc import Sequence
 
+from pyrat_env.agent import Agent, GameContext
 from pyrat_env.engine import ACTION_INDEX, Game, Maze
-
-from .base import Agent, GameContext
 
 
 class InvalidPlayerAction(ValueError):

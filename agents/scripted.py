@@ -25,14 +25,15 @@ import time
 import numpy as np
 
 from pyrat_env import _accel
+from pyrat_env.agent import Agent
 from pyrat_env.engine import NOTHING, Game, GameBatch, Maze
 from pyrat_env.paths import distance_matrix, distances_from
-
-from .base import Agent
 
 
 class RandomAgent(Agent):
     """Picks uniformly among the moves that are not blocked (never bumps into a wall)."""
+
+    reads_game_only = True   # act() only reads the game: the envs skip the per-turn copy
 
     name = "random"
     description = "uniform random move among the open directions"
@@ -78,6 +79,8 @@ class GreedyAgent(Agent):
 
     Ties between cheese go to the lowest cell index; ties between first moves to the lowest action.
     """
+
+    reads_game_only = True   # act() only reads the game: the envs skip the per-turn copy
 
     name = "greedy"
     description = "shortest travel time to the nearest cheese, mud weights counted"
@@ -228,6 +231,8 @@ class PlanningAgent(Agent):
     A greedy player always reaches its nearest cheese unless someone eats it first, so every stall
     ends with a cheese eaten, and every game ends.
     """
+
+    reads_game_only = True   # act() only reads the game: the envs skip the per-turn copy
 
     def __init__(self) -> None:
         super().__init__()

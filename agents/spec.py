@@ -8,10 +8,10 @@ A spec is one of:
   file defines exactly one agent or player class);
 * a module and a class, ``package.module:ClassName``;
 * a trained checkpoint, a path ending in ``.zip``, ``.pt`` or ``.onnx``, loaded by
-  ``train.policy_agent.load_agent``.
+  ``pyrat_rl.agents.policy_agent.load_agent``.
 
 The class may be an `Agent` subclass, or a subclass of pyrat-game's ``pyrat.Player`` (a student's
-player, unchanged), which is wrapped in `agents.pyrat_player.PyratPlayerAgent`. A spec that
+player, unchanged), which is wrapped in `pyrat_rl.agents.pyrat_player.PyratPlayerAgent`. A spec that
 resolves to nothing raises `AgentSpecError`, whose message says what was tried.
 
 `agent_factory` gives a zero-argument function that makes a fresh agent per game (what match
@@ -31,8 +31,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .base import Agent
+from pyrat_env.agent import Agent
+
 from .scripted import GreedyAgent, OpportunistAgent, RandomAgent, SearchAgent
+
+SUMMARY = "list the built-in and shipped agents"  # pyrat --help
 
 BUILTIN: dict[str, type[Agent]] = {
     "random": RandomAgent,
@@ -162,10 +165,10 @@ def _from_module(module, class_name: str | None, spec: str, where: str) -> tuple
 
 def _load_checkpoint(path: Path, spec: str) -> Agent:
     try:
-        from train.policy_agent import load_agent
+        from .policy_agent import load_agent
     except ImportError as exc:
-        raise AgentSpecError(f"agent {spec!r}: {path} looks like a checkpoint, but loading checkpoints needs "
-                             f"train.policy_agent.load_agent, which cannot be imported ({exc})") from exc
+        raise AgentSpecError(f"agent {spec!r}: {path} is a checkpoint, and playing one needs torch "
+                             f"('pip install pyrat-rl[neural]'): {exc}") from exc
     try:
         agent = load_agent(path)
     except Exception as exc:

@@ -11,7 +11,7 @@ Engine figures (always):
   ``maze_generation_ms_python``   the same with the Python generator (what a process that has not loaded
                                   numba runs for its first mazes): the same games, slower
 Environment figures (``pyrat_env.envs.bench``) and, with ``--train``, training figures
-(``train.bench``) are added when those modules are present. Ratios against the references measured
+(``pyrat_rl.train.bench``) are added when those modules are present. Ratios against the references measured
 in the same run are reported under ``ratios``. Each figure is the best of several rounds: other
 processes on the machine can only slow a round down, so the best round is the least noisy estimate.
 """
@@ -26,9 +26,11 @@ import time
 
 import numpy as np
 
-from . import _accel
+from . import _accel, registry
 from .engine import GameBatch
 from .mazes import new_game
+
+SUMMARY = "measure engine, environment and training speed"  # pyrat --help
 
 
 def _random_action_lists(rng: np.random.Generator, n_players: int, length: int) -> np.ndarray:
@@ -150,9 +152,8 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
             env_benchmarks = None
         if env_benchmarks is not None:
             out.update(env_benchmarks(seconds=secs))
-    if train:
-        from train.bench import train_benchmarks
-        out.update(train_benchmarks(quick=quick))
+    if train:  # training figures come from the layer that trains, declared as an entry point (pyrat_env.registry)
+        out.update(registry.load(registry.BENCHMARKS, "train")(quick=quick))
     ratios = dict(out.get("ratios", {}))
     if out.get("pyrat_game_turns_per_s"):
         ratios["engine_batched_vs_pyrat_game"] = out["engine_batched_turns_per_s"] / out["pyrat_game_turns_per_s"]

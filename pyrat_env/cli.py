@@ -1,31 +1,26 @@
-"""The ``pyrat`` command: a thin dispatcher over the project's modules.
+"""The ``pyrat`` command: a thin dispatcher over the subcommands that the installed packages declare.
 
-Each subcommand lives in the module that does the work, which provides
-``add_arguments(parser)`` and ``run(args) -> int``; only the chosen subcommand's module is
-imported, so ``pyrat compat check`` never loads torch and ``pyrat watch`` never loads it either.
+Each subcommand is a module with ``add_arguments(parser)`` and ``run(args) -> int``, declared in the entry-point
+group ``pyrat_env.commands`` (``pyproject.toml``); only the chosen one is imported, so ``pyrat compat check``
+never loads torch. The one-line help of each is the first line of its module's docstring, read without
+importing it. A user error is one line on stderr and exit status 2 (`UsageError`, ``argparse``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-# name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "play": ("agents.play_cli", "play games between agents and print a summary (replays optional)"),
-    "agents": ("agents.spec", "list the built-in and shipped agents"),
-    "compat": ("pyrat_env.compat", "check that the engine reproduces official traces and replays"),
-    "watch": ("pyrat_env.viewer.cli", "watch a replay in a window, or draw one frame to a PNG"),
-    "bench": ("pyrat_env.bench", "measure engine, environment and training speed"),
-    "train": ("train.cli", "train agents: PPO or imitation of an expert"),
-    "tournament": ("agents.tournament.cli", "run tournaments and print standings"),
-}
+from . import registry
+
+
+class UsageError(Exception):
+    """A user's mistake (bad option value, missing file...): printed as one line, exit status 2."""
 
 
 def _usage() -> str:
     lines = ["usage: pyrat COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<11} {registry.summary(registry.COMMANDS, name)}" for name in registry.names(registry.COMMANDS)]
     lines += ["", "Run 'pyrat COMMAND --help' for a command's options."]
     return "\n".join(lines)
 
@@ -40,15 +35,18 @@ def main(argv: list[str] | None = None) -> int:
         print(SOFTWARE)
         return 0
     name = argv[0]
-    if name not in COMMANDS:
+    if name not in registry.names(registry.COMMANDS):
         print(f"pyrat: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"pyrat {name}", description=COMMANDS[name][1])
+    module = registry.load(registry.COMMANDS, name)
+    parser = argparse.ArgumentParser(prog=f"pyrat {name}", description=registry.summary(registry.COMMANDS, name))
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
+    except UsageError as exc:
+        print(f"pyrat {name}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from .engine import ACTION_INDEX, Game
 from .replay import REPLAY_FORMAT, ReplayError, load_game_file, maze_from_game
 
+SUMMARY = "check that the engine reproduces official traces and replays"  # pyrat --help
+
 
 @dataclass(frozen=True)
 class Mismatch:

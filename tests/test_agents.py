@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pyrat_rl.agents.match import play_series
+from pyrat_rl.agents.scripted import GreedyAgent, OpportunistAgent, RandomAgent, SearchAgent, maze_tables, rollout
+from pyrat_rl.agents.spec import AgentSpecError, agent_factory, list_agents, resolve_agent
 
-from agents.base import Agent
-from agents.match import play_series
-from agents.scripted import GreedyAgent, OpportunistAgent, RandomAgent, SearchAgent, maze_tables, rollout
-from agents.spec import AgentSpecError, agent_factory, list_agents, resolve_agent
+from pyrat_env.agent import Agent
 from pyrat_env.engine import EAST, WEST, Game, Maze
 
 PLAYERS = Path(__file__).parent / "data" / "players"
@@ -40,7 +40,7 @@ def test_file_and_class():
 
 
 def test_module_and_class(monkeypatch):
-    assert type(resolve_agent("agents.scripted:GreedyAgent")) is GreedyAgent
+    assert type(resolve_agent("pyrat_rl.agents.scripted:GreedyAgent")) is GreedyAgent
     monkeypatch.syspath_prepend(str(PLAYERS))
     assert type(resolve_agent("our_agent:EastThenSouth")).__name__ == "EastThenSouth"
 
@@ -53,7 +53,7 @@ def test_module_and_class(monkeypatch):
     (f"{PLAYERS / 'misbehaving.py'}:NotAnAgent", ["neither an agents.Agent subclass nor a pyrat.Player"]),
     (f"{PLAYERS / 'misbehaving.py'}", ["name the class", "SlowAgent"]),
     ("no_such_package.mod:Cls", ["as a module", "importing 'no_such_package.mod' failed", "ModuleNotFoundError"]),
-    ("agents.scripted:Missing", ["agents.scripted has no class 'Missing'", "GreedyAgent"]),
+    ("pyrat_rl.agents.scripted:Missing", ["pyrat_rl.agents.scripted has no class 'Missing'", "GreedyAgent"]),
     ("nowhere/model.zip", ["as a checkpoint file", "does not exist"]),
 ])
 def test_unresolved_specs_say_what_was_tried(spec, expected):
@@ -73,8 +73,8 @@ def test_file_that_fails_to_import(tmp_path):
 def test_checkpoints_load_through_train_policy_agent(tmp_path, monkeypatch):
     ckpt = tmp_path / "policy.zip"
     ckpt.write_bytes(b"not really a model")
-    monkeypatch.setitem(sys.modules, "train.policy_agent", None)  # the module is missing
-    with pytest.raises(AgentSpecError, match="train.policy_agent.load_agent, which cannot be imported"):
+    monkeypatch.setitem(sys.modules, "pyrat_rl.agents.policy_agent", None)  # the module is missing
+    with pytest.raises(AgentSpecError, match="playing one needs torch"):
         resolve_agent(str(ckpt))
     loaded = []
 
@@ -84,10 +84,9 @@ def test_checkpoints_load_through_train_policy_agent(tmp_path, monkeypatch):
         agent.name = "policy"
         return agent
 
-    fake = types.ModuleType("train.policy_agent")
+    fake = types.ModuleType("pyrat_rl.agents.policy_agent")
     fake.load_agent = load_agent
-    monkeypatch.setitem(sys.modules, "train", types.ModuleType("train"))
-    monkeypatch.setitem(sys.modules, "train.policy_agent", fake)
+    monkeypatch.setitem(sys.modules, "pyrat_rl.agents.policy_agent", fake)
     for suffix in (".zip", ".pt", ".onnx"):
         path = ckpt.with_suffix(suffix)
         path.write_bytes(b"x")
@@ -105,7 +104,7 @@ def test_agent_objects_classes_and_factories():
     make, label, _ = agent_factory(g)
     assert make() is g and label == "greedy"
     make, label, spec = agent_factory(RandomAgent)
-    assert isinstance(make(), RandomAgent) and label == "random" and spec == "agents.scripted:RandomAgent"
+    assert isinstance(make(), RandomAgent) and label == "random" and spec == "pyrat_rl.agents.scripted:RandomAgent"
     make, label, _ = agent_factory(lambda: OpportunistAgent())
     assert label == "opportunist" and isinstance(make(), OpportunistAgent)
     with pytest.raises(AgentSpecError):
@@ -149,7 +148,8 @@ def test_planning_agents_never_stall_forever():
 
 @pytest.mark.parametrize("cls", [OpportunistAgent, SearchAgent])
 def test_batched_planning_agents_play_each_game_as_alone(cls):
-    from agents.match import play_game
+    from pyrat_rl.agents.match import play_game
+
     from pyrat_env.engine import GameBatch
     from pyrat_env.mazes import new_game
 

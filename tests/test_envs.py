@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pyrat_env
-from agents.base import Agent
+from pyrat_env.agent import Agent
 from pyrat_env.encoders import ROTATED_ACTION
 from pyrat_env.envs.gym_env import PolicyOpponent, PyRatEnv, render_text
 from pyrat_env.envs.pettingzoo_env import aec_env

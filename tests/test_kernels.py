@@ -212,7 +212,7 @@ def test_distances_equal_scipys():
 def test_batched_greedy_equals_one_game_greedy():
     """The batched greedy keeps its targets between calls: it must still choose, at every call, exactly what
     the one-game greedy (times from every cheese, no memory) chooses, whatever moves were really played."""
-    from agents.scripted import GreedyAgent
+    from pyrat_rl.agents.scripted import GreedyAgent
 
     heavy_mud = GameConfig(width=9, height=7, mud_percentage=70, mud_range=(2, 9), nb_cheese=11)
     for config in ("official", "tiny", heavy_mud, CONFIGS[12]):
@@ -244,7 +244,7 @@ def test_batched_greedy_equals_one_game_greedy():
 
 
 def test_batched_greedy_on_very_long_paths():
-    from agents.scripted import GreedyAgent
+    from pyrat_rl.agents.scripted import GreedyAgent
 
     # a corridor of mud of weight 255: times above 65535 turns
     n = 300
@@ -256,7 +256,7 @@ def test_batched_greedy_on_very_long_paths():
 
 
 def test_greedy_with_a_hand_made_cheese_list():
-    from agents.scripted import GreedyAgent
+    from pyrat_rl.agents.scripted import GreedyAgent
 
     game = new_game("official", 4).game()
     game.step([0, 0])
@@ -308,7 +308,7 @@ def _child(code: str, env: dict | None = None) -> list:
 
 
 def test_a_few_games_do_not_load_numba():
-    code = ("import json, sys\nfrom pyrat_env.mazes import new_game\nfrom agents.scripted import GreedyAgent\n"
+    code = ("import json, sys\nfrom pyrat_env.mazes import new_game\nfrom pyrat_rl.agents.scripted import GreedyAgent\n"
             "g = new_game('official', 0).game(); g.step([0, 0]); GreedyAgent().act(g, 0)\n"
             "print(json.dumps(['numba' in sys.modules]))")
     assert _child(code) == [False]

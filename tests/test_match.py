@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import pytest
+from pyrat_rl.agents.match import AgentRunner, play_game, play_series, setups_from_file, unique_names
+from pyrat_rl.agents.scripted import GreedyAgent, RandomAgent
 
-from agents.base import Agent
-from agents.match import AgentRunner, play_game, play_series, setups_from_file, unique_names
-from agents.scripted import GreedyAgent, RandomAgent
+from pyrat_env.agent import Agent
 from pyrat_env.compat import check_game
 from pyrat_env.mazes import new_game
 from pyrat_env.replay import load_replay, save_replay, validate_game
@@ -21,7 +21,7 @@ RESULT_KEYS = {"scores", "team_scores", "winner", "draw", "reason", "turns"}
 
 
 def _load_misbehaving():
-    from agents.spec import resolve_agent
+    from pyrat_rl.agents.spec import resolve_agent
 
     return {name: (lambda n=name: resolve_agent(f"tests/data/players/misbehaving.py:{n}"))
             for name in ("SlowAgent", "SlowStartAgent", "RaisingAgent", "WrongReturnAgent", "EndRaisingAgent")}

@@ -8,9 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 
-from pyrat_env.encoders import make_encoder  # noqa: E402
-from pyrat_env.mazes import new_game  # noqa: E402
-from train.networks import (  # noqa: E402
+from pyrat_rl.agents.networks import (  # noqa: E402
     NETWORKS,
     count_parameters,
     describe,
@@ -19,6 +17,9 @@ from train.networks import (  # noqa: E402
     net_kwargs_for,
     policy_kwargs,
 )
+
+from pyrat_env.encoders import make_encoder  # noqa: E402
+from pyrat_env.mazes import new_game  # noqa: E402
 
 
 def _obs(name: str, preset: str, n: int = 3) -> tuple[np.ndarray, object]:
@@ -93,8 +94,9 @@ def test_options_and_errors():
 @pytest.mark.parametrize("preset", ["official", "tiny"])
 def test_planner_travel_times_and_first_moves(preset):
     """MazePlanner's planes agree with the engine's distances and fastest first moves (rotated views too)."""
+    from pyrat_rl.agents.networks import MazePlanner
+
     from pyrat_env.paths import distance_matrix, first_moves_towards
-    from train.networks import MazePlanner
 
     enc = make_encoder("planes")
     obs, cases = [], []
@@ -132,7 +134,7 @@ def test_planner_travel_times_and_first_moves(preset):
 @pytest.mark.parametrize("preset", ["official", "tiny"])
 def test_transformer_patches(patch, preset):
     """Tokens of patch x patch cells: any grid (padded with holes), the acting player's token found."""
-    from train.networks import TransformerNet
+    from pyrat_rl.agents.networks import TransformerNet
 
     torch.manual_seed(0)
     obs, space = _obs("transformer", preset)
@@ -150,7 +152,7 @@ def test_transformer_patches(patch, preset):
 
 def test_distance_store_keys_by_maze():
     """Identical mazes share a slot, different mazes get their own, evicted mazes are computed again."""
-    from train.networks import _CODE_CHANNELS, _DistanceStore, _maze_distances
+    from pyrat_rl.agents.networks import _CODE_CHANNELS, _DistanceStore, _maze_distances
 
     enc = make_encoder("planes")
     obs = [enc.encode(new_game("tiny", seed).game(), 0) for seed in range(4)]

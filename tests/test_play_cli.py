@@ -1,4 +1,4 @@
-"""``pyrat play`` and ``pyrat agents``: the thin command line over `agents.match` and `agents.spec`."""
+"""``pyrat play`` and ``pyrat agents``: the command line over `pyrat_rl.agents.match` and `.spec`."""
 
 from __future__ import annotations
 

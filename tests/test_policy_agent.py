@@ -7,14 +7,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from pyrat_rl.agents.spec import list_agents
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
-from pyrat_env.encoders import ROTATED_ACTION  # noqa: E402
-from pyrat_env.engine import GameBatch  # noqa: E402
-from pyrat_env.mazes import new_game, preset  # noqa: E402
-from train.policy_agent import (  # noqa: E402
+from pyrat_rl.agents.policy_agent import (  # noqa: E402
     META_MEMBER,
     PolicyAgent,
     build_policy,
@@ -25,8 +23,11 @@ from train.policy_agent import (  # noqa: E402
     maze_is_symmetric,
     policy_logits,
     save_policy,
-    shipped_agents,
 )
+
+from pyrat_env.encoders import ROTATED_ACTION  # noqa: E402
+from pyrat_env.engine import GameBatch  # noqa: E402
+from pyrat_env.mazes import new_game, preset  # noqa: E402
 
 SMALL = {"cnn": {"channels": [8, 8, 8], "hidden": 32}, "mlp": {"hidden": [32]},
          "transformer": {"d_model": 16, "heads": 2, "layers": 1, "ff": 32}}
@@ -92,7 +93,7 @@ def test_rotation_matches_the_env(tmp_path):
 
 
 def test_zip_checkpoint_from_ppo_model(tmp_path):
-    from train.ppo import PPOConfig, build_model, make_env, run_meta, save_model
+    from pyrat_rl.train.ppo import PPOConfig, build_model, make_env, run_meta, save_model
 
     cfg = PPOConfig(policy="mlp", preset="tiny", n_envs=4, n_steps=8, batch_size=16, net_kwargs=SMALL["mlp"])
     env = make_env(cfg)
@@ -127,8 +128,8 @@ def test_onnx_export_plays_like_the_pt(tmp_path):
 
 
 def test_checkpoint_plays_matches_through_the_spec(tmp_path):
-    from agents.match import play_series
-    from agents.spec import resolve_agent
+    from pyrat_rl.agents.match import play_series
+    from pyrat_rl.agents.spec import resolve_agent
 
     path, _, _ = _policy_file(tmp_path, "cnn", "official")
     assert isinstance(resolve_agent(str(path)), PolicyAgent)
@@ -160,13 +161,13 @@ def test_bad_files(tmp_path):
 
 
 def test_shipped_agents_listed_and_small():
-    agents = shipped_agents()
+    agents = [a for a in list_agents() if a["kind"] == "neural"]
     assert agents, "no shipped agent in agents/shipped"
     for entry in agents:
-        assert entry["kind"] == "neural" and entry["description"]
+        assert entry["description"]
         from pathlib import Path
 
-        path = Path(entry["path"])
+        path = Path(entry["checkpoint"])
         assert path.stat().st_size < 5_000_000
         meta = json.loads(path.with_suffix(".json").read_text())
         assert meta["format"] == "pyrat-policy/1"
@@ -179,8 +180,8 @@ def test_shipped_agents_listed_and_small():
 @pytest.mark.slow
 def test_shipped_agent_beats_greedy():
     """The shipped agent scores at least 55 % against greedy over 100 paired official games (batched evaluator)."""
-    from train.evaluate import evaluate
+    from pyrat_rl.train.evaluate import evaluate
 
-    entry = shipped_agents()[0]
-    res = evaluate(load_agent(entry["path"]), "greedy", games=100, seed=0, config="official")
+    entry = [a for a in list_agents() if a["kind"] == "neural"][0]
+    res = evaluate(load_agent(entry["checkpoint"]), "greedy", games=100, seed=0, config="official")
     assert res.points >= 0.55, res.summary(entry["name"], "greedy")

@@ -1,4 +1,4 @@
-"""train.pretext: unlabelled positions, the masked-cell task, pretraining, fine-tuning from a pretrained encoder."""
+"""pyrat_rl.train.pretext: unlabelled positions, the masked-cell task, pretraining, fine-tuning."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from train import pretext as pt  # noqa: E402
-from train import supervised as sup  # noqa: E402
+from pyrat_rl.train import pretext as pt  # noqa: E402
+from pyrat_rl.train import supervised as sup  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,11 @@ import pytest
 
 pyrat = pytest.importorskip("pyrat")
 
-from agents.match import play_game, play_series, setups_from_file  # noqa: E402
-from agents.pyrat_player import PyratPlayerAgent, record_pyrat_game  # noqa: E402
-from agents.scripted import GreedyAgent  # noqa: E402
-from agents.spec import resolve_agent  # noqa: E402
+from pyrat_rl.agents.match import play_game, play_series, setups_from_file  # noqa: E402
+from pyrat_rl.agents.pyrat_player import PyratPlayerAgent, record_pyrat_game  # noqa: E402
+from pyrat_rl.agents.scripted import GreedyAgent  # noqa: E402
+from pyrat_rl.agents.spec import resolve_agent  # noqa: E402
+
 from pyrat_env.cli import main as pyrat_main  # noqa: E402
 from pyrat_env.mazes import GameConfig, new_game  # noqa: E402
 from pyrat_env.replay import load_replay, save_replay  # noqa: E402

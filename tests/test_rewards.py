@@ -1,11 +1,10 @@
-"""train.rewards: returns and advantages match their definitions and stable-baselines3's RolloutBuffer."""
+"""pyrat_rl.train.rewards: returns and advantages match their definitions and stable-baselines3's RolloutBuffer."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from train.rewards import discounted_returns, gae_advantages, play_episode
+from pyrat_rl.train.rewards import discounted_returns, gae_advantages, play_episode
 
 
 def test_returns_by_hand():

@@ -1,4 +1,4 @@
-"""train.supervised and train.inspect: data split by maze, the four classifiers, the training loop, playing."""
+"""pyrat_rl.train.supervised and .interpret: data split by maze, the four classifiers, the training loop, playing."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from train import supervised as sup  # noqa: E402
-from train.inspect import (  # noqa: E402
+from pyrat_rl.train import supervised as sup  # noqa: E402
+from pyrat_rl.train.interpret import (  # noqa: E402
     attention_from_cell,
     attention_maps,
     draw_maze,
@@ -135,8 +135,8 @@ def test_draw_maze_runs():
 
 
 def test_classifier_plays_saves_and_loads(data, tmp_path):
-    from agents.spec import resolve_agent
-    from train.evaluate import evaluate
+    from pyrat_rl.agents.spec import resolve_agent
+    from pyrat_rl.train.evaluate import evaluate
 
     model = sup.make_model("cnn", data, seed=0, channels=8, layers=2)
     sup.fit(model, data, epochs=2, seed=0, device="cpu")
@@ -173,7 +173,7 @@ def test_settings(monkeypatch, tmp_path):
 
 
 def test_attention_share_against_uniform(data):
-    from train.inspect import attention_share
+    from pyrat_rl.train.interpret import attention_share
 
     model = sup.make_model("transformer", data, seed=0, d_model=16, heads=2, layers=1, ff=32)
     obs = data.encode("tokens", np.arange(6))
@@ -190,8 +190,7 @@ def test_draw_sample_and_saved_agents(data, tmp_path):
     mpl = pytest.importorskip("matplotlib")
     mpl.use("Agg")
     import matplotlib.pyplot as plt
-
-    from train.inspect import draw_sample
+    from pyrat_rl.train.interpret import draw_sample
 
     fig, ax = plt.subplots()
     rotated = np.flatnonzero(data.states.rot)

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pyrat_rl.agents.tournament.config import Limits, game_config
+from pyrat_rl.agents.tournament.game import GameTask, play_isolated_game
 
-from agents.tournament.config import Limits, game_config
-from agents.tournament.game import GameTask, play_isolated_game
 from pyrat_env.compat import check_game
 from pyrat_env.replay import validate_game
 
@@ -169,7 +169,7 @@ def test_games_between_good_agents_are_clean_and_reproducible() -> None:
 
 def test_the_student_template_plays_cleanly() -> None:
     pytest.importorskip("pyrat")
-    pytest.importorskip("agents.pyrat_player")  # the pyrat-game Player adapter
+    pytest.importorskip("pyrat_rl.agents.pyrat_player")  # the pyrat-game Player adapter
     template = Path(__file__).resolve().parents[1] / "agents" / "templates" / "student_player.py"
     limits = Limits(turn_time=1.0, preprocessing_time=3.0, memory_mb=2048)
     t = GameTask(index=0, key="template", seed=3, swap=False, game=GAME.to_dict(), max_turns=300,

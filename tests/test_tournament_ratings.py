@@ -9,11 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from agents.tournament.config import Limits, TournamentConfig, describe_agent, describe_agents, game_config, load_toml
-from agents.tournament.ratings import bradley_terry, pair_tables, ratings_with_intervals
-from agents.tournament.schedule import circle_rounds, make_schedule
-from agents.tournament.standings import pair_matrix, render, standings
+from pyrat_rl.agents.tournament.config import (
+    Limits,
+    TournamentConfig,
+    describe_agent,
+    describe_agents,
+    game_config,
+    load_toml,
+)
+from pyrat_rl.agents.tournament.ratings import bradley_terry, pair_tables, ratings_with_intervals
+from pyrat_rl.agents.tournament.schedule import circle_rounds, make_schedule
+from pyrat_rl.agents.tournament.standings import pair_matrix, render, standings
 
 DATA = Path(__file__).parent / "data" / "tournament"
 

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from pyrat_rl.agents.tournament.cli import build_config
+from pyrat_rl.agents.tournament.runner import run_tournament
+from pyrat_rl.agents.tournament.store import TournamentStore
 
-from agents.tournament.cli import build_config
-from agents.tournament.runner import run_tournament
-from agents.tournament.store import TournamentStore
 from pyrat_env.cli import main
 from pyrat_env.compat import check_game
 from pyrat_env.replay import load_replay
@@ -194,7 +194,7 @@ def test_resume_after_kill_9_plays_each_game_exactly_once(tmp_path: Path) -> Non
 
 def test_ray_backend_gives_the_same_results(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    from agents.tournament.config import Limits, TournamentConfig, describe_agents, game_config
+    from pyrat_rl.agents.tournament.config import Limits, TournamentConfig, describe_agents, game_config
 
     config = TournamentConfig(agents=describe_agents(["greedy", "random", "opportunist"]), game=game_config("tiny"),
                               seed=6, limits=Limits(turn_time=1.0, memory_mb=1024))

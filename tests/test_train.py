@@ -10,12 +10,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
+from pyrat_rl.train.imitation import ImitationConfig, generate_dataset, split_by_maze, train_imitation  # noqa: E402
+from pyrat_rl.train.ppo import PPOConfig, train_ppo  # noqa: E402
+from pyrat_rl.train.selfplay import OpponentPool, parse_mix  # noqa: E402
+
 from pyrat_env.encoders import make_encoder  # noqa: E402
 from pyrat_env.engine import Game  # noqa: E402
 from pyrat_env.mazes import preset  # noqa: E402
-from train.imitation import ImitationConfig, generate_dataset, split_by_maze, train_imitation  # noqa: E402
-from train.ppo import PPOConfig, train_ppo  # noqa: E402
-from train.selfplay import OpponentPool, parse_mix  # noqa: E402
 
 TINY_MLP = {"hidden": [64]}
 TINY_CNN = {"channels": [8, 8, 16], "hidden": 32}
@@ -42,7 +43,7 @@ def test_ppo_end_to_end_and_resume(tmp_path):
     assert summary["timesteps"] >= 512 and summary["steps_per_s"] > 0
     assert "greedy" in summary["last_eval"]
     # the best checkpoint is an agent
-    from agents.spec import resolve_agent
+    from pyrat_rl.agents.spec import resolve_agent
 
     agent = resolve_agent(str(run / "best.zip"))
     assert agent.kind == "neural"
@@ -68,7 +69,7 @@ def test_pool_sampling():
     pool = OpponentPool("greedy:1,self:1")
     rng = np.random.default_rng(0)
     assert {pool(rng) for _ in range(20)} == {"greedy"}          # no snapshot yet: scripted fallback
-    from train.policy_agent import build_policy, make_meta
+    from pyrat_rl.agents.policy_agent import build_policy, make_meta
 
     meta = make_meta("mlp", TINY_MLP, {"pi": [8], "vf": [8]}, "flat", {}, preset("tiny"))
     pool.add_snapshot(build_policy(meta), "s0")
@@ -147,9 +148,9 @@ def test_cli_imitate_and_eval(tmp_path, capsys):
 
 def test_batched_evaluation_matches_the_match_runner(tmp_path):
     """The batched evaluator plays the games play_series plays (deterministic agents: same results)."""
-    from agents.match import play_series
-    from train.evaluate import evaluate
-    from train.policy_agent import build_policy, load_agent, make_meta, save_policy
+    from pyrat_rl.agents.match import play_series
+    from pyrat_rl.agents.policy_agent import build_policy, load_agent, make_meta, save_policy
+    from pyrat_rl.train.evaluate import evaluate
 
     torch.manual_seed(3)
     meta = make_meta("mlp", TINY_MLP, {"pi": [16], "vf": [16]}, "flat", {"horizon": 140}, preset("tiny"))
@@ -162,7 +163,7 @@ def test_batched_evaluation_matches_the_match_runner(tmp_path):
 
 
 def test_train_benchmark_runs_quickly():
-    from train.bench import ppo_steps_per_s
+    from pyrat_rl.train.bench import ppo_steps_per_s
 
     rate, info = ppo_steps_per_s("mlp", rollouts=1, threads=1, n_envs=8, n_steps=16, batch_size=64,
                                  preset="tiny", net_kwargs=TINY_MLP)
@@ -170,7 +171,7 @@ def test_train_benchmark_runs_quickly():
 
 
 def test_train_benchmark_reference_same_rollout_size():
-    from train.bench import reference_ppo_steps_per_s
+    from pyrat_rl.train.bench import reference_ppo_steps_per_s
 
     over = dict(preset="tiny", net_kwargs=TINY_MLP, n_envs=8, n_steps=16, batch_size=64)
     rate, info = reference_ppo_steps_per_s("mlp", rollouts=1, threads=1, gym_envs=4, **over)
@@ -181,9 +182,8 @@ def test_train_benchmark_reference_same_rollout_size():
 
 def test_rollouts_on_one_thread_updates_on_more():
     """RolloutThreadsCallback: 1 torch thread while collecting, the update threads otherwise."""
+    from pyrat_rl.train.ppo import RolloutThreadsCallback, build_model, make_env
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-
-    from train.ppo import RolloutThreadsCallback, build_model, make_env
 
     class Record(BaseCallback):
         def __init__(self):

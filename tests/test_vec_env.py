@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 from pyrat_env.envs.gym_env import PolicyOpponent, PyRatEnv
 from pyrat_env.envs.vec_env import PyRatVecEnv, make_vec_env
 

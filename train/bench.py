@@ -2,7 +2,7 @@
 
 `train_benchmarks` builds, for ``mlp``, ``cnn`` and ``transformer``, the same MaskablePPO set-up as
 ``pyrat train ppo`` (batched VecEnv on the ``official`` preset against ``greedy``, the default PPO
-settings of `train.ppo.PPOConfig`) and times ``model.learn`` over whole rollouts: the figure is env steps
+settings of `pyrat_rl.train.ppo.PPOConfig`) and times ``model.learn`` over whole rollouts: the figure is env steps
 divided by wall time, rollouts *and* updates included (SB3's logged ``fps`` leaves out the last update).
 Model construction is not timed; one warm-up rollout is played before timing (first-call costs).
 The reference, measured in the same run, is the textbook SB3 set-up for the ``cnn``
@@ -21,8 +21,7 @@ import platform
 import time
 
 import torch
-
-from .networks import count_parameters
+from pyrat_rl.agents.networks import count_parameters
 
 NETWORK_ORDER = ("mlp", "cnn", "transformer")
 
@@ -64,8 +63,9 @@ def reference_ppo_steps_per_s(policy: str = "cnn", rollouts: int = 1, threads: i
 
     ``gym_envs`` Gymnasium `PyRatEnv` in SB3's ``DummyVecEnv``, each game stepped on its own and the
     ``greedy`` opponent asked one game at a time, with the same network, rollout size (``n_envs`` x
-    ``n_steps``), minibatch size and epochs as `train.ppo.PPOConfig`; torch on every core throughout.
+    ``n_steps``), minibatch size and epochs as `pyrat_rl.train.ppo.PPOConfig`; torch on every core throughout.
     """
+    from pyrat_rl.agents.networks import encoder_for, policy_kwargs
     from sb3_contrib import MaskablePPO
     from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -73,7 +73,6 @@ def reference_ppo_steps_per_s(policy: str = "cnn", rollouts: int = 1, threads: i
     from pyrat_env.envs.gym_env import PyRatEnv
 
     from .imitation import set_threads
-    from .networks import encoder_for, policy_kwargs
     from .ppo import PPOConfig
 
     cfg = PPOConfig(policy=policy, seed=seed, **overrides)

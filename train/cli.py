@@ -1,10 +1,10 @@
 """``pyrat train``: PPO, imitation, export of checkpoints and batched evaluation, from the command line.
 
 * ``pyrat train ppo --policy mlp|cnn|transformer [--preset P] [--opponent SPEC] [--timesteps T] [--n-envs N]
-  [--device auto|cpu|cuda] [--init CHECKPOINT] [--out DIR] [--resume]`` (`train.ppo`)
-* ``pyrat train imitate --expert SPEC [--games N] [--policy ...] [--out DIR]`` (`train.imitation`)
+  [--device auto|cpu|cuda] [--init CHECKPOINT] [--out DIR] [--resume]`` (`pyrat_rl.train.ppo`)
+* ``pyrat train imitate --expert SPEC [--games N] [--policy ...] [--out DIR]`` (`pyrat_rl.train.imitation`)
 * ``pyrat train export CHECKPOINT OUT.pt|OUT.onnx`` (portable policy file, no optimizer state)
-* ``pyrat train eval AGENT OPPONENT [--games N]`` (paired games, batched: `train.evaluate`)
+* ``pyrat train eval AGENT OPPONENT [--games N]`` (paired games, batched: `pyrat_rl.train.evaluate`)
 
 Options left out take the defaults of `PPOConfig` / `ImitationConfig`.
 """
@@ -15,7 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from .networks import NETWORKS
+from pyrat_rl.agents.networks import NETWORKS
+
+SUMMARY = "train agents: PPO or imitation of an expert, export and evaluate checkpoints"
 
 
 def _json_dict(text: str) -> dict:
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         train_imitation(ImitationConfig(**kw))
         return 0
     if cmd == "export":
-        from .policy_agent import export_checkpoint
+        from pyrat_rl.agents.policy_agent import export_checkpoint
 
         path = export_checkpoint(args.checkpoint, args.output, description=args.description)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) and {path.with_suffix('.json')}")

@@ -17,9 +17,9 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from pyrat_rl.agents.match import game_seed
 
-from agents.base import Agent
-from agents.match import game_seed
+from pyrat_env.agent import Agent
 from pyrat_env.engine import GameBatch
 from pyrat_env.mazes import GameConfig, new_game, preset
 
@@ -59,7 +59,7 @@ class EvalResult:
 def _as_agent(spec) -> Agent:
     if isinstance(spec, Agent):
         return spec
-    from agents.spec import resolve_agent
+    from pyrat_rl.agents.spec import resolve_agent
 
     return resolve_agent(spec)
 

@@ -3,7 +3,7 @@
 ``pyrat train imitate --expert opportunist --games 2000 --policy cnn`` runs `train_imitation`:
 
 1. **Data** (`generate_dataset`): the expert plays ``games`` games against opponents drawn from
-   ``opponents`` (a weighted list, as in `train.selfplay.parse_mix`; ``expert`` means the expert itself, and
+   ``opponents`` (a weighted list, as in `pyrat_rl.train.selfplay.parse_mix`; ``expert`` means the expert itself, and
    then both seats are recorded), all stepped together in `GameBatch` es. Agents with a vectorised
    ``act_batch`` answer for every game at once; the others (a stateful expert such as ``opportunist``) get one
    instance per game, started with a `GameContext` and asked through ``act`` on ``batch.to_game(i)``. Every
@@ -15,7 +15,7 @@
    With ``dagger_rounds`` > 0, later rounds let the current network drive (DAgger) while the expert labels.
 2. **Split by maze** into train / validation / test (``val_fraction``, ``test_fraction``): no maze is in two
    splits, so the scores measure play on mazes the network never saw.
-3. **Training**: the same SB3 actor-critic policy PPO uses (`train.policy_agent.build_policy`), trained with
+3. **Training**: the same SB3 actor-critic policy PPO uses (`pyrat_rl.agents.policy_agent.build_policy`), trained with
    cross-entropy on the masked logits (illegal actions get MaskablePPO's -1e8) plus ``value_coef`` times the
    value head's squared error, Adam, early stopping on the validation loss (``patience`` epochs), the best
    epoch's weights kept. Curves go to TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
@@ -38,15 +38,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pyrat_rl.agents.networks import describe, encoder_for, net_kwargs_for
 
-from agents.base import Agent, GameContext
+from pyrat_env.agent import Agent, GameContext
 from pyrat_env.bench import cpu_count
 from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
 from pyrat_env.engine import GameBatch, Maze
 from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
 from pyrat_env.mazes import GameConfig, new_game, preset
 
-from .networks import describe, encoder_for, net_kwargs_for
 from .selfplay import parse_mix
 
 EXPERT = "expert"
@@ -192,7 +192,7 @@ def _is_batched(agent: Agent) -> bool:
 def _resolve(spec: Any) -> Agent:
     if isinstance(spec, Agent):
         return spec
-    from agents.spec import resolve_agent
+    from pyrat_rl.agents.spec import resolve_agent
 
     return resolve_agent(spec)
 
@@ -248,7 +248,7 @@ class _SeatPlayers:
                 rows = np.array([j for j in range(len(self.rows)) if self.group[j] == key and free[j]])
                 out[rows] = np.asarray(agent.act_batch(batch, self.seat), dtype=np.int64)[rows]
             else:
-                from agents.base import to_action_index
+                from pyrat_env.agent import to_action_index
 
                 out[i] = to_action_index(agent.act(batch.to_game(i), self.seat))
         return out
@@ -269,12 +269,12 @@ def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig
 
 @contextlib.contextmanager
 def _tables_cache(size: int):
-    """Let the planning experts of ``agents.scripted`` cache the tables of ``size`` mazes meanwhile.
+    """Let the planning experts of ``pyrat_rl.agents.scripted`` cache the tables of ``size`` mazes meanwhile.
 
     They keep per-maze tables for a few recent mazes only (``TABLES_CACHED``); a chunk interleaves more games
     than that, which would rebuild the tables of every game at every turn.
     """
-    import agents.scripted as scripted
+    import pyrat_rl.agents.scripted as scripted
 
     old = getattr(scripted, "TABLES_CACHED", None)
     if isinstance(old, int) and old < size:
@@ -546,10 +546,10 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def train_imitation(cfg: ImitationConfig) -> dict:
     """Run the whole imitation pipeline (module docstring); returns the summary also written to ``metrics.json``."""
+    from pyrat_rl.agents.policy_agent import agent_from_policy, build_policy, make_meta, save_policy
     from torch.utils.tensorboard import SummaryWriter
 
     from .evaluate import evaluate
-    from .policy_agent import agent_from_policy, build_policy, make_meta, save_policy
 
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
@@ -561,7 +561,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     max_turns = cfg.max_turns or default_max_turns(game_cfg)
     encoder_name = encoder_for(cfg.policy)
     net_kwargs = net_kwargs_for(cfg.policy, cfg.net_kwargs)
-    from .networks import NETWORKS
+    from pyrat_rl.agents.networks import NETWORKS
 
     net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
     meta = make_meta(cfg.policy, net_kwargs, net_arch, encoder_name, {"horizon": max_turns}, game_cfg,

@@ -5,7 +5,7 @@
 * **Env**: `pyrat_env.envs.make_vec_env` with ``n_envs`` games stepped together, the network's encoder
   (``mlp`` -> ``flat``, ``cnn`` -> ``planes``, ``transformer`` -> ``tokens``), the learner in a random seat.
   ``opponent`` is an agent spec (``greedy``, a checkpoint path...) or a weighted pool such as
-  ``greedy:1,opportunist:1,self:2`` where ``self`` means past checkpoints of the learner (`train.selfplay`),
+  ``greedy:1,opportunist:1,self:2`` where ``self`` means past checkpoints of the learner (`pyrat_rl.train.selfplay`),
   drawn per game.
 * **Logs** (TensorBoard, ``DIR/tb``): SB3's episode reward and length (``rollout/ep_rew_mean``,
   ``ep_len_mean``), losses, entropy, KL, clip fraction; ``rollout/win_rate`` and ``rollout/points`` of the
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pyrat_rl.agents.networks import NETWORKS, describe, encoder_for, net_kwargs_for, policy_kwargs
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from pyrat_env.encoders import DEFAULT_HORIZON
 
 from .imitation import machine_info, resolve_device, set_threads
-from .networks import NETWORKS, describe, encoder_for, net_kwargs_for, policy_kwargs
 from .selfplay import SELF, OpponentPool, parse_mix
 
 
@@ -113,7 +113,7 @@ def make_env(cfg: PPOConfig, pool: OpponentPool | None = None):
 
 def run_meta(cfg: PPOConfig, env) -> dict:
     """Checkpoint metadata of a run (network, encoder, game config, rotation, masks)."""
-    from .policy_agent import make_meta
+    from pyrat_rl.agents.policy_agent import make_meta
 
     net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
     return make_meta(cfg.policy, net_kwargs_for(cfg.policy, cfg.net_kwargs), net_arch, encoder_for(cfg.policy),
@@ -147,7 +147,7 @@ def build_model(cfg: PPOConfig, env, device: torch.device):
 
 def config_from_init(cfg: PPOConfig) -> tuple[PPOConfig, dict, dict]:
     """The config with the network settings of ``cfg.init``'s checkpoint, its metadata and its weights."""
-    from .policy_agent import load_checkpoint
+    from pyrat_rl.agents.policy_agent import load_checkpoint
 
     meta, state = load_checkpoint(cfg.init)
     if isinstance(state, bytes):
@@ -160,7 +160,7 @@ def config_from_init(cfg: PPOConfig) -> tuple[PPOConfig, dict, dict]:
 
 def save_model(model, path: Path, meta: dict) -> Path:
     """An SB3 model file with the PyRat metadata inside (an agent for ``pyrat play``)."""
-    from .policy_agent import add_meta_to_zip
+    from pyrat_rl.agents.policy_agent import add_meta_to_zip
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.zip")
@@ -209,8 +209,9 @@ class TrainingCallback(BaseCallback):
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _evaluate(self) -> None:
+        from pyrat_rl.agents.policy_agent import agent_from_policy
+
         from .evaluate import evaluate
-        from .policy_agent import agent_from_policy
 
         cfg = self.cfg
         agent = agent_from_policy(self.model.policy, self.meta, name="learner")

@@ -2,20 +2,20 @@
 
 A *pretext task* needs no expert: its labels come from the input itself. Here some cells of the maze are
 hidden (their content replaced by a learned mask embedding, their position kept) and a transformer
-(`train.supervised.TransformerPolicyNet`) learns to predict what they hold: the four walls, whether each
+(`pyrat_rl.train.supervised.TransformerPolicyNet`) learns to predict what they hold: the four walls, whether each
 move crosses mud, and whether the cell is a hole (`TARGETS`, the maze channels of ``pyrat_env.encoders``).
 To do well it must learn how mazes are built (a wall seen from one side is a wall from the other, the
 border is closed, holes come in clusters, mud sits on passages) from any number of unlabelled mazes.
 
 The pretrained encoder is then *particularised* to the real task, predicting the expert's move, with few
 labelled games: `fine_tune_model` copies it (optionally freezing everything but the output layer: a
-*linear probe*), and `train.supervised.fit` trains it, to be compared with the same model trained from
+*linear probe*), and `pyrat_rl.train.supervised.fit` trains it, to be compared with the same model trained from
 scratch on the same labels.
 
 * `unlabelled_data`: positions from games between random players (no expert), a few per maze, on mazes
   other than the expert data's (another seed), split by maze into train and validation.
 * `random_cell_mask`, `pretext_targets`, `MaskedCellModel` (backbone + per-cell head), `pretext_loss`.
-* `pretrain` (curves in a `train.supervised.History`), `evaluate_pretext` (accuracy per target group on the
+* `pretrain` (curves in a `pyrat_rl.train.supervised.History`), `evaluate_pretext` (accuracy per target group on the
   hidden cells, next to the majority-class baseline that a model learning nothing would reach).
 """
 
@@ -45,7 +45,7 @@ def unlabelled_data(games: int, config: GameConfig | str = "official", seed: int
                     val_fraction: float = 0.1, max_turns: int | None = None) -> ExpertData:
     """Positions from ``games`` games of random players, ``per_game`` kept per maze; no expert is asked.
 
-    The mazes come from another seed stream than `train.supervised.expert_data`'s with the same ``seed``,
+    The mazes come from another seed stream than `pyrat_rl.train.supervised.expert_data`'s with the same ``seed``,
     so the expert data's validation and test mazes stay unseen. The ``action`` field holds the random
     player's moves and is never used.
     """

@@ -63,7 +63,7 @@ class SnapshotPolicy:
         self.label = label
 
     def __call__(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        from .policy_agent import MASKED_LOGIT, policy_logits
+        from pyrat_rl.agents.policy_agent import MASKED_LOGIT, policy_logits
 
         with torch.no_grad():
             logits = policy_logits(self.policy, torch.as_tensor(obs)).numpy()
@@ -103,7 +103,7 @@ class OpponentPool:
 
         snap = SnapshotPolicy(policy, label)
         if self.folder is not None and meta is not None:
-            from .policy_agent import save_policy
+            from pyrat_rl.agents.policy_agent import save_policy
 
             save_policy(self.folder / f"{label}.pt", snap.policy, dict(meta, name=label))
         self.snapshots.append(PolicyOpponent(snap))
@@ -116,7 +116,7 @@ class OpponentPool:
         """Reload the snapshots saved in the pool folder (a resumed run); returns how many."""
         if self.folder is None or not self.folder.is_dir():
             return 0
-        from .policy_agent import load_policy
+        from pyrat_rl.agents.policy_agent import load_policy
 
         files = sorted(self.folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)[-self.max_snapshots:]
         for path in files:

@@ -6,7 +6,7 @@ module holds everything they need beyond a few lines, so that a notebook cell re
 * **Settings** (`setup`, `quick_mode`, `by_mode`, `seed_everything`, `resolve_device`, `runs_dir`): ``PYRAT_QUICK=1``
   shrinks data and steps so that a notebook runs in seconds (the tests do that); the device is ``cuda``
   when there is one. Nothing here holds random state at module level: every function takes a seed.
-* **Data** (`expert_data` -> `ExpertData`): the expert plays games (``train.imitation.generate_dataset``,
+* **Data** (`expert_data` -> `ExpertData`): the expert plays games (``pyrat_rl.train.imitation.generate_dataset``,
   every game of a chunk stepped at once); each turn the expert decides gives a sample (state, expert
   action, legal-action mask). Samples are split into train / validation / test **by maze**: a maze and
   all its positions belong to one split, so validation and test measure play on mazes never seen in
@@ -23,7 +23,7 @@ module holds everything they need beyond a few lines, so that a notebook cell re
   dropout does not blur the comparison), best-validation weights kept. `evaluate` scores any split;
   the test split is for the final report only. `plot_curves` and `format_table` show the results.
 * **Playing** (`as_agent`, `save_classifier`, `load_classifier`, `ClassifierAgent`, `write_agent_file`,
-  `saved_agents`): a trained classifier is a `train.policy_agent.PolicyAgent` (it sees the game as the
+  `saved_agents`): a trained classifier is a `pyrat_rl.agents.policy_agent.PolicyAgent` (it sees the game as the
   dataset did), can be saved, and an agent file written next to the checkpoint makes it a spec for
   ``pyrat play`` and tournaments (``runs/.../cnn.py``); `saved_agents` lists what the notebooks saved.
 """
@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.base import Agent, GameContext
+from pyrat_env.agent import Agent, GameContext
 from pyrat_env.encoders import CH_SELF, N_CELL, N_GLOBAL, Encoder, make_encoder
 from pyrat_env.engine import Game, GameBatch
 from pyrat_env.envs.gym_env import default_max_turns
@@ -359,7 +359,7 @@ class TransformerPolicyNet(nn.Module):
     is). A first token carries the 4 global features. ``layers`` `AttentionBlock` s follow; the logits come
     from the game token and the acting player's cell token. ``tokens(obs, cell_mask)`` gives every output
     token; cells where ``cell_mask`` is True get a learned *mask* embedding instead of their content (the
-    masked-cell pretext task of `train.pretext`).
+    masked-cell pretext task of `pyrat_rl.train.pretext`).
     """
 
     def __init__(self, obs_shape: Sequence[int], d_model: int = 32, heads: int = 4, layers: int = 2, ff: int = 64,
@@ -623,8 +623,8 @@ def result_row(name: str, model: nn.Module, hist: History, data: ExpertData, tes
 # -- playing -----------------------------------------------------------------------------------------------
 def classifier_meta(model: nn.Module, data_or_config: ExpertData | GameConfig, max_turns: int | None = None,
                     name: str = "") -> dict:
-    """Checkpoint-style metadata (``train.policy_agent.make_meta``): encoder, game config, rotation, masks."""
-    from .policy_agent import make_meta
+    """Checkpoint-style metadata (``pyrat_rl.agents.policy_agent.make_meta``): encoder, game config, rotation, masks."""
+    from pyrat_rl.agents.policy_agent import make_meta
 
     if isinstance(data_or_config, ExpertData):
         cfg, limit = data_or_config.config, data_or_config.max_turns
@@ -648,8 +648,8 @@ def _logits_fn(model: nn.Module):
 
 def as_agent(model: nn.Module, data_or_config: ExpertData | GameConfig, name: str = "classifier",
              deterministic: bool = True, max_turns: int | None = None):
-    """The classifier as a player (`train.policy_agent.PolicyAgent`): it plays its most likely legal move."""
-    from .policy_agent import PolicyAgent
+    """The classifier as a player (`pyrat_rl.agents.policy_agent.PolicyAgent`): it plays its most likely legal move."""
+    from pyrat_rl.agents.policy_agent import PolicyAgent
 
     model.eval()
     meta = classifier_meta(model, data_or_config, max_turns, name)
@@ -691,7 +691,7 @@ class ClassifierAgent(Agent):
         path = checkpoint or self.checkpoint
         if path is None:
             raise ValueError("ClassifierAgent needs a checkpoint")
-        from .policy_agent import PolicyAgent
+        from pyrat_rl.agents.policy_agent import PolicyAgent
 
         model, meta = load_classifier(path)
         self.name = meta.get("name") or Path(path).stem
@@ -710,11 +710,11 @@ class ClassifierAgent(Agent):
         return self._inner.act_batch(batch, seat)
 
 
-_AGENT_FILE = '''"""PyRat agent: the classifier saved in {pt} (written by train.supervised.write_agent_file)."""
+_AGENT_FILE = '''"""PyRat agent: the classifier saved in {pt} (written by pyrat_rl.train.supervised.write_agent_file)."""
 
 from pathlib import Path
 
-from train.supervised import ClassifierAgent
+from pyrat_rl.train.supervised import ClassifierAgent
 
 
 class {cls}(ClassifierAgent):

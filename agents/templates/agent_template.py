@@ -9,7 +9,7 @@ time limits); ``act`` each turn the player is not in mud, with a copy of the ful
 returns 0 nothing, 1 north, 2 east, 3 south, 4 west (or the action's name).
 """
 
-from agents.base import Agent, GameContext
+from pyrat_env.agent import Agent, GameContext
 from pyrat_env.engine import NOTHING, Game
 from pyrat_env.paths import distance_matrix, first_moves_towards
 

@@ -3,7 +3,7 @@
 Copy this file, name the copy after yourself (``alice.py``: the file name becomes your name in
 the standings), and improve ``turn``. Rules of a submission:
 
-* one ``.py`` file that defines one ``Player`` subclass (or an ``agents.base.Agent`` subclass);
+* one ``.py`` file that defines one ``Player`` subclass (or an ``pyrat_env.agent.Agent`` subclass);
   it may import the standard library, numpy, scipy, torch and pyrat, and files placed beside it;
 * ``preprocessing`` may think for 3 seconds, ``turn`` for 0.1 second: a late answer counts as
   ``nothing``, and 10 late answers in a row lose the game;

@@ -6,7 +6,7 @@ seeds), `protocol` / `worker` / `process` (an agent in its own process, and talk
 `standings` (tables), `runner` (`run_tournament`, backends), `cli` (``pyrat tournament``).
 
 This package imports nothing heavy at import time: an agent's process imports it before it limits
-its own memory. ``from agents.tournament import run_tournament`` loads the runner on first use.
+its own memory. ``from pyrat_rl.agents.tournament import run_tournament`` loads the runner on first use.
 """
 
 from __future__ import annotations

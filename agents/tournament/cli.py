@@ -21,6 +21,8 @@ from pathlib import Path
 from .config import DEFAULT_MAX_TURNS, Limits, TournamentConfig, describe_agents, game_config, load_toml
 from .standings import FORMATS, render
 
+SUMMARY = "run tournaments and print standings"  # pyrat --help
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="{run,standings}")

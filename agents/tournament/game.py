@@ -2,9 +2,9 @@
 
 `play_isolated_game` takes a `GameTask` (plain, picklable data: it is what a Ray task receives)
 and returns a JSON-able record with the result and the replay. The rules are the engine's; the
-agents' processes step their own copies of the game with the same engine (`agents.tournament.worker`).
+agents' processes step their own copies of the game with the same engine (`pyrat_rl.agents.tournament.worker`).
 
-Time limits follow the match runner (`agents.match`): ``preprocessing_time`` for ``start`` (turn 0),
+Time limits follow the match runner (`pyrat_rl.agents.match`): ``preprocessing_time`` for ``start`` (turn 0),
 ``turn_time`` for each ``act``, counted from the moment the request is sent. Both agents are asked
 at once and think side by side, each in its own process. A late answer, an exception or a value
 that is not an action counts as ``nothing`` for that turn and is recorded (timeouts as a count,

@@ -1,6 +1,6 @@
 """The runner's side of an agent's process: start it with limits, ask it with deadlines, kill it.
 
-`AgentProcess` starts ``python -m agents.tournament.worker`` (see `agents.tournament.worker`) in a
+`AgentProcess` starts ``python -m pyrat_rl.agents.tournament.worker`` (see `pyrat_rl.agents.tournament.worker`) in a
 new session, so that ``os.killpg`` ends the agent together with anything it started. Its standard
 output and error go to a pipe that a thread drains (`OutputCapture`): the first ``output_limit``
 bytes are kept, the rest is counted and dropped, so a chatty agent never floods the console and
@@ -118,7 +118,7 @@ class AgentProcess:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "agents.tournament.worker", str(to_child_r), str(from_child_w),
+                [sys.executable, "-m", "pyrat_rl.agents.tournament.worker", str(to_child_r), str(from_child_w),
                  str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(to_child_r, from_child_w),
                 start_new_session=True, env=env, cwd=self.cwd)

@@ -1,8 +1,8 @@
 """Run a tournament: schedule, play (threads on this machine, or a Ray cluster), record, resume, rate.
 
-`run_tournament` plays every scheduled game (`agents.tournament.schedule`) that the database does
+`run_tournament` plays every scheduled game (`pyrat_rl.agents.tournament.schedule`) that the database does
 not hold yet, ``workers`` at a time, each with its agents in their own processes
-(`agents.tournament.game`). The runner's own thread writes each finished game: first its replay
+(`pyrat_rl.agents.tournament.game`). The runner's own thread writes each finished game: first its replay
 (atomically), then its row (one transaction). Stopping it at any moment, even with ``kill -9``,
 loses at most the games in progress; running the same command again plays exactly those (their
 seeds come from the tournament seed) and then reports the complete standings.

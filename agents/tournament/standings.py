@@ -1,9 +1,9 @@
 """Standings and the per-pair results matrix of a tournament, and their tables (terminal, Markdown, HTML, CSV).
 
-`standings` turns recorded games (rows of `agents.tournament.store.TournamentStore.games`) into one
+`standings` turns recorded games (rows of `pyrat_rl.agents.tournament.store.TournamentStore.games`) into one
 entry per agent, best first (points, then rating): ``agent``, ``spec``, ``points``, ``games``,
 ``wins``, ``draws``, ``losses``, ``rating`` with ``rating_low`` / ``rating_high`` (Bradley-Terry on
-the Elo scale with a bootstrap interval, `agents.tournament.ratings`), ``mean_score`` (cheese per
+the Elo scale with a bootstrap interval, `pyrat_rl.agents.tournament.ratings`), ``mean_score`` (cheese per
 game), ``timeouts``, ``errors`` (exceptions and invalid actions) and ``forfeits``. `pair_matrix`
 gives, for every ordered pair, the points of the row agent against the column agent.
 """

@@ -5,14 +5,14 @@ Nothing is lost when the runner is killed at any moment, even with ``kill -9``:
 * the database is in WAL mode with ``synchronous=FULL``, and each game is written in one
   transaction when it is over, so a game is either fully recorded or not at all;
 * ``(tournament, key)`` is the primary key of a game (the key names its round, pair and seat
-  order: `agents.tournament.schedule.ScheduledGame.key`) and rows are inserted with
+  order: `pyrat_rl.agents.tournament.schedule.ScheduledGame.key`) and rows are inserted with
   ``INSERT OR IGNORE``, so a game is recorded at most once, even by two runners at the same time;
 * the replay is written (atomically, by `pyrat_env.replay.save_replay`) before the row, so every
   recorded game has its replay. A replay without a row is the trace of a game cut short by a
   kill: the game is played again and its replay replaced.
 
 One database may hold several tournaments; their ids are digests of their settings
-(`agents.tournament.config.TournamentConfig.tournament_id`).
+(`pyrat_rl.agents.tournament.config.TournamentConfig.tournament_id`).
 """
 
 from __future__ import annotations

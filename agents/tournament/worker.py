@@ -1,8 +1,8 @@
 """The agent's side of an isolated game: one process per agent and per game, driven by the runner.
 
-The runner starts ``python -m agents.tournament.worker IN_FD OUT_FD PARENT_PID`` in a session of its
+The runner starts ``python -m pyrat_rl.agents.tournament.worker IN_FD OUT_FD PARENT_PID`` in a session of its
 own, with its standard output and error on a pipe that the runner reads with a cap. The process
-talks to the runner over two pipes (`agents.tournament.protocol`), one request at a time:
+talks to the runner over two pipes (`pyrat_rl.agents.tournament.protocol`), one request at a time:
 
 ``load``   sets the memory (``RLIMIT_AS``) and CPU-time (``RLIMIT_CPU``) limits, then imports the
            agent from its spec; replies with its name, or ``load_error``.
@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 
-from agents.tournament.protocol import encode, read_message, write_all
+from pyrat_rl.agents.tournament.protocol import encode, read_message, write_all
 
 MESSAGE_LIMIT = 2000  # characters of an error message sent back
 
@@ -114,7 +114,7 @@ class Worker:
     def load(self, msg: dict) -> None:
         _set_limits(msg.get("memory_mb"), msg.get("cpu_seconds"))
         try:
-            from agents.spec import agent_factory
+            from pyrat_rl.agents.spec import agent_factory
 
             make, label, _ = agent_factory(msg["spec"])
             self.agent = make()
@@ -129,7 +129,7 @@ class Worker:
     def start(self, msg: dict) -> None:
         import numpy as np
 
-        from agents.base import GameContext
+        from pyrat_env.agent import GameContext
         from pyrat_env.engine import Game, Maze
 
         maze = Maze.from_dict(msg["maze"], msg["width"], msg["height"])
@@ -150,7 +150,7 @@ class Worker:
             raise RuntimeError(f"out of step: at turn {self.game.turn}, the runner is at turn {msg['turn']}")
 
     def act(self, msg: dict) -> None:
-        from agents.base import to_action_index
+        from pyrat_env.agent import to_action_index
 
         self._catch_up(msg)
         value = self.call(msg, self.agent.act, self.game.copy(), self.seat, reply=False)

@@ -16,6 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .. import registry
+from ..agent import Agent, GameContext, to_action_index
 from ..encoders import Encoder, GameEncoding, action_mask_table, make_encoder
 from ..engine import Game, Maze
 from ..mazes import GameConfig, GameSetup, new_game, preset
@@ -91,8 +93,6 @@ def outcome(my_score: float, other_score: float) -> float:
 
 
 def _action_index(action) -> int:
-    from agents.base import to_action_index
-
     return to_action_index(action)
 
 
@@ -138,24 +138,21 @@ class PolicyOpponent:
 
 
 def as_opponent(spec: Any):
-    """An opponent from a spec: an agent name or spec string (``agents.spec.resolve_agent``), an `Agent`,
-    a `PolicyOpponent`, or a policy / model / callable (wrapped in a `PolicyOpponent`)."""
-    from agents.base import Agent  # lazily: the agents package is not needed to import the envs
-
+    """An opponent from a spec: an agent name or spec string (resolved through `pyrat_env.registry`, which the
+    installed agents fill), an `Agent`, a `PolicyOpponent`, or a policy / model / callable (a `PolicyOpponent`)."""
     if isinstance(spec, (Agent, PolicyOpponent)):
         return spec
     if isinstance(spec, str):
-        from agents.spec import resolve_agent
-
-        return resolve_agent(spec)
+        return registry.resolve_agent(spec)
     if hasattr(spec, "predict") or callable(spec):
         return PolicyOpponent(spec)
     raise TypeError(f"cannot use {spec!r} as an opponent: give an agent name, an Agent or a policy")
 
 
 def shares_game_safely(agent: Any) -> bool:
-    """True for agents known not to change the `Game` they are given (the env then skips the copy)."""
-    return getattr(agent, "reads_game_only", False) or type(agent).__module__ == "agents.scripted"
+    """True for agents that declare (``reads_game_only``) that they never change the `Game` they are given
+    (the env then skips the per-turn copy)."""
+    return bool(getattr(agent, "reads_game_only", False))
 
 
 # -- drawing ---------------------------------------------------------------------------------------------
@@ -225,7 +222,7 @@ class PyRatEnv(gym.Env):
     new maze, cheese and start set-up is drawn from the env's seeded generator at every reset.
 
     **Opponent.** ``opponent`` (default ``"greedy"``): any agent the project can name (resolved by
-    ``agents.spec.resolve_agent``), an ``Agent`` instance, or a policy / model (``PolicyOpponent``). It is
+    ``pyrat_rl.agents.spec.resolve_agent``), an ``Agent`` instance, or a policy / model (``PolicyOpponent``). It is
     asked only on the turns it is not in mud, with its own seeded generator given at reset.
 
     **Seat.** ``seat``: 0, 1 or ``"random"`` (drawn at each reset). ``reset(options={"seat": s})`` forces it
@@ -346,8 +343,6 @@ class PyRatEnv(gym.Env):
             self._opp_encoding = self.encoder.incremental(self._opp, rot)
             self._opp_mask_table = action_mask_table(game.maze, rot)
             return
-        from agents.base import GameContext
-
         opp.start(GameContext(maze=game.maze, seat=self._opp, n_players=2, cheese=tuple(game.initial_cheese),
                               starts=tuple(game.starts), rng=np.random.default_rng(seed),
                               teams=self.config.teams, game=game.copy()))

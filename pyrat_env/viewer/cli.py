@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+SUMMARY = "watch a replay in a window, or draw one frame to a PNG"  # pyrat --help
+
 
 def _turn(text: str) -> int | str:
     if text == "last":

@@ -2,7 +2,7 @@
 
 import time
 
-from agents.scripted import GreedyAgent
+from pyrat_rl.agents.scripted import GreedyAgent
 
 
 class SlowAgent(GreedyAgent):

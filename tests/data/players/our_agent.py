@@ -1,6 +1,6 @@
 """An agent written against this project's `Agent` class (not pyrat-game's): it heads east, then south."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 from pyrat_env.engine import EAST, NOTHING, SOUTH, Game
 
 

@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: its file fails to import."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 raise RuntimeError("this submission does not even import")
 

@@ -2,7 +2,7 @@
 
 import os
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class ExiterAgent(Agent):

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from agents.scripted import GreedyAgent
+from pyrat_rl.agents.scripted import GreedyAgent
 
 
 class ForkerAgent(GreedyAgent):

@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: returns values that are not actions."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class InvalidAgent(Agent):

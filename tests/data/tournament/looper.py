@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: loops forever on its third turn."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class LooperAgent(Agent):

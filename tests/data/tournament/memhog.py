@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: on turn 2, takes memory (really used) until there is none left."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class MemoryHogAgent(Agent):

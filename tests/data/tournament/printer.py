@@ -2,7 +2,7 @@
 
 import sys
 
-from agents.scripted import GreedyAgent
+from pyrat_rl.agents.scripted import GreedyAgent
 
 
 class PrinterAgent(GreedyAgent):

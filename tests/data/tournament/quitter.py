@@ -2,7 +2,7 @@
 
 import sys
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class QuitterAgent(Agent):

@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: raises on every odd turn, plays greedy otherwise."""
 
-from agents.scripted import GreedyAgent
+from pyrat_rl.agents.scripted import GreedyAgent
 
 
 class RaiserAgent(GreedyAgent):

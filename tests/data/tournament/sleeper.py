@@ -2,7 +2,7 @@
 
 import time
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class SleeperAgent(Agent):

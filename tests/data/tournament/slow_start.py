@@ -1,6 +1,6 @@
 """A misbehaving agent for the tournament tests: preprocessing that never ends (an infinite loop in start)."""
 
-from agents.base import Agent
+from pyrat_env.agent import Agent
 
 
 class SlowStartAgent(Agent):

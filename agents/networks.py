@@ -415,7 +415,7 @@ def describe(policy: nn.Module, name: str = "") -> str:
 
 
 def main(preset: str = "official") -> None:
-    """Print every network's parameter count on a preset's observations (``python -m train.networks``)."""
+    """Print every network's parameter count on a preset's observations (``python -m pyrat_rl.agents.networks``)."""
     from gymnasium import spaces
     from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyrat_env.engine import ACTION_INDEX, Game, GameBatch, Maze
+from .engine import ACTION_INDEX, Game, GameBatch, Maze
 
 
 @dataclass
@@ -47,6 +47,9 @@ class Agent:
     name: str = "agent"
     kind: str = "scripted"         # "scripted" or "neural"
     description: str = ""
+    # True declares that ``act`` never changes the `Game` it is handed: callers (the environments) may then
+    # hand it the live game instead of a per-turn copy. Leave it False unless that is certain.
+    reads_game_only: bool = False
 
     def __init__(self) -> None:
         self.ctx: GameContext | None = None

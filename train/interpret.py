@@ -2,11 +2,11 @@
 
 * `draw_maze` draws a maze with matplotlib (walls, mud, holes, cheese, players) and optionally colours its
   cells by a value per cell (an activation, an attention weight...). It works for any ``Maze``.
-* CNN (`train.supervised.ConvPolicyNet`): `first_layer_filters` (the weights ``[filters, 14, 3, 3]``),
+* CNN (`pyrat_rl.train.supervised.ConvPolicyNet`): `first_layer_filters` (the weights ``[filters, 14, 3, 3]``),
   `filter_channel_strength` (how strongly each filter weighs each input plane), `strongest_channels`
   (a table: per filter, the planes it weighs most and with which sign), `filter_responses` (the first
   layer's output maps on one observation), `plot_filters`.
-* Transformer (`train.supervised.TransformerPolicyNet`): `attention_maps` runs the model with its blocks
+* Transformer (`pyrat_rl.train.supervised.TransformerPolicyNet`): `attention_maps` runs the model with its blocks
   recording and returns the weights ``[layers, B, heads, T, T]`` (token 0 is the game token, token
   ``1 + cell`` a cell); `attention_from_cell` takes the row of one cell (what that cell attends to) as
   ``[heads, N]`` maps; `plot_attention` draws them over the maze; `attention_share` measures how much of
@@ -83,7 +83,7 @@ def draw_maze(ax, maze: Maze, values: np.ndarray | None = None, cheese: Sequence
 
 
 def draw_sample(ax, data, i: int, values: np.ndarray | None = None, title: str | None = None, **kwargs):
-    """Sample ``i`` of a `train.supervised.ExpertData`: its maze, the cheese left, the recorded player (orange)
+    """Sample ``i`` of a `pyrat_rl.train.supervised.ExpertData`: its maze, the cheese left, the recorded player (orange)
     and the other (blue), and the expert's move as an arrow. ``values``: colours the cells (see `draw_maze`)."""
     st = data.states
     maze = st.mazes[int(st.game[i])]

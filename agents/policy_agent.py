@@ -20,11 +20,11 @@ Formats (`load_checkpoint` reads all three):
   ``weights_only=True`` (policy weights alone, no optimizer); `save_policy` writes it, `export_checkpoint`
   converts a ``.zip`` to it.
 * ``.onnx``: the network as an ONNX graph (observation -> action logits; a planning CNN takes its
-  travel-time planes as a second input ``plan``, computed by `train.networks.MazePlanner`) with the metadata
+  travel-time planes as a second input ``plan``, computed by `pyrat_rl.agents.networks.MazePlanner`) with the metadata
   in the model's ``metadata_props``; played with onnxruntime when it is installed, else rebuilt in torch from a copy of
   the weights stored in the file's metadata (the ``onnx`` package reads it).
 
-`shipped_agents` lists the pretrained agents of ``agents/shipped`` (a ``.pt`` and a ``.json`` each).
+The shipped agents (``agents/shipped``) are listed in one place, `pyrat_rl.agents.spec`.
 """
 
 from __future__ import annotations
@@ -41,14 +41,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import Agent, GameContext
+from pyrat_env.agent import Agent, GameContext
 from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder
 from pyrat_env.engine import Game, GameBatch, Maze
 from pyrat_env.mazes import GameConfig
 
 META_FORMAT = "pyrat-policy/1"
 META_MEMBER = "pyrat_meta.json"
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "agents" / "shipped"
 MASKED_LOGIT = -1e8   # what MaskablePPO puts on illegal actions
 
 
@@ -107,7 +106,7 @@ def policy_logits(policy, obs: torch.Tensor) -> torch.Tensor:
 class LogitsModule(torch.nn.Module):
     """observation -> action logits: the part of a policy an agent needs (what ONNX export writes).
 
-    With ``external_plan`` the travel-time planes of a planning CNN (`train.networks.MazePlanner`, numpy
+    With ``external_plan`` the travel-time planes of a planning CNN (`pyrat_rl.agents.networks.MazePlanner`, numpy
     code that ONNX cannot hold) are a second input, ``plan``, computed by the caller.
     """
 
@@ -432,21 +431,3 @@ def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu"
         policy.load_state_dict(weights)
     policy.set_training_mode(False)
     return PolicyAgent(_torch_logits_fn(policy), meta, name=name, deterministic=deterministic, policy=policy)
-
-
-# -- shipped agents ------------------------------------------------------------------------------------------
-def shipped_agents() -> list[dict]:
-    """The pretrained agents in ``agents/shipped``: ``name``, ``kind`` (neural), ``description``, ``path``."""
-    out = []
-    if SHIPPED_DIR.is_dir():
-        for path in sorted(SHIPPED_DIR.glob("*.pt")):
-            desc = ""
-            meta_path = path.with_suffix(".json")
-            if meta_path.is_file():
-                try:
-                    desc = str(json.loads(meta_path.read_text()).get("description", ""))
-                except (OSError, ValueError):
-                    desc = ""
-            out.append({"name": path.stem, "kind": "neural", "description": desc or "trained policy",
-                        "path": str(path)})
-    return out
