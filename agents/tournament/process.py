@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from .protocol import MessageBuffer, ProtocolError, encode
 
@@ -32,7 +31,6 @@ AGENT_ENV = {
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
     "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
 }
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class AgentGone(RuntimeError):
@@ -114,11 +112,11 @@ class AgentProcess:
         out_r, out_w = os.pipe()
         env = dict(os.environ)
         env.update(AGENT_ENV)
-        # the worker module must be importable even when the runner was started from elsewhere
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
+        # -P: the working folder is not put first on the worker's path, so a train.py, agents.py or inspect.py
+        # there is never imported in place of ours or of the standard library's
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "pyrat_rl.agents.tournament.worker", str(to_child_r), str(from_child_w),
+                [sys.executable, "-P", "-m", "pyrat_rl.agents.tournament.worker", str(to_child_r), str(from_child_w),
                  str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(to_child_r, from_child_w),
                 start_new_session=True, env=env, cwd=self.cwd)
