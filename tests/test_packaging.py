@@ -129,3 +129,24 @@ def test_notebook_imports_in_a_jupyter_kernel_from_a_clashing_folder(user_folder
     client.execute()
     printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert printed.strip() == "[]", printed
+
+
+def test_the_wheel_installs_distinctive_names_only(tmp_path: Path):
+    """A real build: only pyrat_env and pyrat_rl at the top, every source file and data file in, PEP 639 license."""
+    import zipfile
+
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                          "-q", "-w", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (wheel,) = tmp_path.glob("pyrat_rl-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    top = {n.split("/")[0] for n in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"pyrat_env", "pyrat_rl"}, top
+    for folder, name in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".pt", ".json"):
+                installed = "/".join((*name.split("."), *path.relative_to(ROOT / folder).parts))
+                assert installed in names, f"{path.relative_to(ROOT)} is not in the wheel"
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
