@@ -1,10 +1,7 @@
-"""Gymnasium and PettingZoo environments: registration, the ecosystems' checkers, rotation, rewards, opponents."""
+"""Gymnasium and PettingZoo environments: registered ids, the ecosystems' checkers, rotation, rewards, opponents."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -29,44 +26,21 @@ class StillAgent(Agent):
         return 0
 
 
-def run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+# -- registration (the import orders, in fresh interpreters: tests/test_imports.py) ---------------------------
+def test_registered_ids_name_both_entry_points() -> None:
+    import gymnasium as gym
 
-
-# -- registration -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("order", ["import pyrat_env; import gymnasium", "import gymnasium; import pyrat_env",
-                                   "import pyrat_env.engine; import gymnasium.spaces",
-                                   "import pyrat_env, importlib.util; importlib.util.find_spec('gymnasium')"])
-def test_registration_in_any_import_order(order: str) -> None:
-    code = (f"{order}\nimport json, sys, gymnasium as gym\n"
-            "env = gym.make('PyRat-v0')\nobs, info = env.reset(seed=0)\n"
-            "ids = [i for i in ('PyRat-v0', 'PyRat-Classic-v0', 'PyRat-Tournament-v0', 'PyRat-Tiny-v0')"
-            " if i in gym.registry]\n"
-            "hooks = [type(f).__name__ for f in sys.meta_path if 'Gymnasium' in type(f).__name__]\n"
-            "print(json.dumps([ids, list(obs.shape), hooks]))")
-    ids, shape, hooks = json.loads(run(code))
-    assert ids == ["PyRat-v0", "PyRat-Classic-v0", "PyRat-Tournament-v0", "PyRat-Tiny-v0"]
-    assert shape == [18, 13, 15]
-    assert hooks == []  # the one-shot hook removed itself
-
-
-def test_make_with_module_prefix() -> None:
-    code = ("import gymnasium as gym\n"
-            "print(gym.make('pyrat_env:PyRat-Tiny-v0').reset(seed=0)[0].shape)")
-    assert run(code) == "(18, 5, 7)"
-
-
-def test_importing_the_package_or_engine_loads_nothing_heavy() -> None:
-    code = ("import json, sys, pyrat_env, pyrat_env.engine, pyrat_env.encoders\n"
-            "print(json.dumps(sorted(m for m in ('gymnasium', 'torch', 'pygame') if m in sys.modules)))")
-    assert json.loads(run(code)) == []
+    for env_id, preset_name in pyrat_env.ENV_IDS.items():
+        spec = gym.spec(env_id)
+        assert spec.entry_point == "pyrat_env.envs.gym_env:PyRatEnv"
+        assert spec.vector_entry_point == "pyrat_env.envs.gym_vector_env:PyRatVectorEnv"
+        assert spec.kwargs == {"preset": preset_name}
 
 
 def test_lazy_attributes() -> None:
     assert pyrat_env.PyRatEnv is PyRatEnv
     assert callable(pyrat_env.parallel_env) and callable(pyrat_env.make_vec_env)
+    assert pyrat_env.PyRatVectorEnv.__name__ == "PyRatVectorEnv"
     assert "make_vec_env" in dir(pyrat_env)
     with pytest.raises(AttributeError):
         pyrat_env.no_such_thing  # noqa: B018

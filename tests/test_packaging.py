@@ -150,3 +150,17 @@ def test_the_wheel_installs_distinctive_names_only(tmp_path: Path):
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def test_templates_copied_into_a_clashing_folder_play(user_folder: Path):
+    """A student copies a template into a folder of their own and plays it; the agent template imports only
+    ``pyrat_env`` (the documented ``from pyrat_env import Agent``)."""
+    template = (ROOT / "agents" / "templates" / "agent_template.py").read_text()
+    assert "from pyrat_env import Agent" in template
+    (user_folder / "mine.py").write_text(template)
+    (user_folder / "alice.py").write_text((ROOT / "agents" / "templates" / "student_player.py").read_text())
+    for spec in ("mine.py:MyAgent", "alice.py"):
+        out = _run(["pyrat", "play", spec, "random", "--games", "2", "--seed", "4", "--json"], user_folder)
+        assert out.returncode == 0, out.stderr
+        summary = json.loads(out.stdout)
+        assert summary["errors"] == [0, 0] and summary["points"][0] > 0.5, summary

@@ -1,4 +1,7 @@
-"""The batched SB3 VecEnv: same games as the single env, resets in the step, masks, opponents, and PPO on it."""
+"""The batched SB3 VecEnv: same games as the single env, resets in the step, masks, opponents, and PPO on it.
+
+The Gymnasium VectorEnv over the same core: tests/test_gym_conventions.py.
+"""
 
 from __future__ import annotations
 
@@ -201,6 +204,7 @@ def test_env_benchmarks_smoke() -> None:
 
     figures = env_benchmarks(seconds=0.05, num_envs=8, preset="tiny")
     for key in ("env_steps_per_s", "vec_env_steps_per_s", "sync_vector_env_steps_per_s",
-                "env_steps_per_s_gym_make", "vec_env_steps_per_s_fixed_games", "vec_over_sync"):
+                "env_steps_per_s_gym_make", "vec_env_steps_per_s_fixed_games", "vec_over_sync",
+                "gym_vector_env_steps_per_s", "gym_vector_over_sync"):
         assert figures[key] > 0
     assert "env_steps_per_s" in format_benchmarks(figures)

@@ -3,7 +3,8 @@
 Copy this file, name the copy after yourself (``alice.py``: the file name becomes your name in
 the standings), and improve ``turn``. Rules of a submission:
 
-* one ``.py`` file that defines one ``Player`` subclass (or an ``pyrat_env.agent.Agent`` subclass);
+* one ``.py`` file that defines one ``Player`` subclass (or a ``pyrat_env.Agent`` subclass, see
+  ``agent_template.py``);
   it may import the standard library, numpy, scipy, torch and pyrat, and files placed beside it;
 * ``preprocessing`` may think for 3 seconds, ``turn`` for 0.1 second: a late answer counts as
   ``nothing``, and 10 late answers in a row lose the game;
@@ -11,6 +12,7 @@ the standings), and improve ``turn``. Rules of a submission:
   going over the memory limit (4 GB) loses the game. What you print is kept (the first 8 kB) in
   the tournament database for your teacher, nowhere else.
 
+It needs pyrat-game (``pip install "pyrat-rl[players]"``; the student install ``pyrat-rl[all]`` has it).
 Try it before you submit::
 
     pyrat play path/to/alice.py greedy --games 2 --seed 1

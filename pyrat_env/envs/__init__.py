@@ -1,4 +1,5 @@
-"""Environments over the engine: Gymnasium (`PyRatEnv`), PettingZoo (`parallel_env`), batched SB3 (`make_vec_env`).
+"""Environments over the engine: Gymnasium (`PyRatEnv`, batched `PyRatVectorEnv`), PettingZoo (`parallel_env`),
+batched SB3 (`make_vec_env`). How to use each: ``docs/environments.md``.
 
 Loaded lazily (this package imports nothing heavy until an attribute is asked for). Speed figures:
 `env_benchmarks` in ``pyrat_env.envs.bench``.
@@ -14,6 +15,7 @@ _LAZY = {
     "as_opponent": "gym_env",
     "game_config": "gym_env",
     "render_text": "gym_env",
+    "PyRatVectorEnv": "gym_vector_env",
     "PyRatParallelEnv": "pettingzoo_env",
     "parallel_env": "pettingzoo_env",
     "aec_env": "pettingzoo_env",

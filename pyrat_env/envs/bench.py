@@ -1,6 +1,6 @@
 """Speed of the environments, measured in one run: `env_benchmarks` (wired into ``pyrat bench``).
 
-Three figures, all on the ``official`` preset (15 x 13, 21 cheese) with the ``planes`` encoder and
+The figures, all on the ``official`` preset (15 x 13, 21 cheese) with the ``planes`` encoder and
 random learner actions (drawn in advance from a seeded generator, so the learner costs nothing):
 
 * ``env_steps_per_s``: one `PyRatEnv` (the raw class, no wrappers) against the ``random`` agent, resets
@@ -9,14 +9,18 @@ random learner actions (drawn in advance from a seeded generator, so the learner
 * ``vec_env_steps_per_s``: `make_vec_env` with 256 games against ``greedy``, 256 steps per call.
 * ``sync_vector_env_steps_per_s``: gymnasium's ``SyncVectorEnv`` over 256 `PyRatEnv` against ``greedy``,
   256 steps per call.
+* ``gym_vector_env_steps_per_s``: the batched Gymnasium ``VectorEnv`` that
+  ``gymnasium.make_vec("PyRat-v0", 256, vectorization_mode="vector_entry_point")`` returns (`PyRatVectorEnv`),
+  against ``greedy``, next-step autoreset like the SyncVectorEnv; ``gym_vector_over_sync`` is its speed over
+  the SyncVectorEnv's, both measured in this run.
 
 Every figure counts the new games started when games end (maze generation and, for ``greedy``, its
-travel times from the cheese), as training would. The two vector envs are first run for
+travel times from the cheese), as training would. The vector envs are first run for
 ``WARMUP_STEPS`` steps (64: about two games against ``greedy``) so that both are timed in the steady
 state, games ending and starting at their natural rate: just after a reset no game has ended yet, and
 a short window would time the slower SyncVectorEnv (a second holds about 50 of its steps) with
-almost no new games while timing the VecEnv with them. ``vec_env_steps_per_s_fixed_games`` replays a pool of 64
-set-ups in the vector env, which leaves out most of that per-game cost and shows the stepping itself.
+almost no new games while timing the batched envs with them. ``vec_env_steps_per_s_fixed_games`` replays a pool
+of 64 set-ups in the SB3 vector env, which leaves out most of that per-game cost and shows the stepping itself.
 ``sync_vector_env_steps_per_s_fixed_games`` is the same for the SyncVectorEnv, and
 ``vec_over_sync_fixed_games`` the ratio of the two: the speed-up of batching on the stepping path alone.
 ``cpu_share`` is the CPU time this process got over the wall time: well below 1 on a busy machine.
@@ -86,8 +90,23 @@ def _vec_rate(venv, seconds: float, warmup: int = WARMUP_STEPS) -> tuple[float, 
     return rate, state["episodes"]
 
 
+def _gym_vector_rate(envs, seconds: float, warmup: int = WARMUP_STEPS) -> tuple[float, int]:
+    """Steps per second of a Gymnasium ``VectorEnv`` (random actions), and the episodes ended while timed."""
+    envs.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 5, (64, envs.num_envs))
+    state = {"i": 0, "episodes": 0}
+
+    def run() -> None:
+        out = envs.step(actions[state["i"] % 64])
+        state["i"] += 1
+        state["episodes"] += int(np.count_nonzero(out[2] | out[3]))
+
+    rate, _ = _timed(run, seconds, envs.num_envs, warmup, state)
+    return rate, state["episodes"]
+
+
 def env_benchmarks(seconds: float = 3.0, num_envs: int = NUM_ENVS, preset: str = PRESET) -> dict:
-    """Steps per second of the single env, the batched VecEnv and a SyncVectorEnv, measured now.
+    """Steps per second of the single env, the batched VecEnv and VectorEnv and a SyncVectorEnv, measured now.
 
     ``seconds`` is the time spent on each measurement (after a short warm-up). Returns a dict of
     figures (``*_per_s``), ratios and the settings used (see the module docstring).
@@ -120,23 +139,23 @@ def env_benchmarks(seconds: float = 3.0, num_envs: int = NUM_ENVS, preset: str =
             for env in envs:
                 _use_fixed_games(env, pool_size)
         sync = gym.vector.SyncVectorEnv([lambda env=env: env for env in envs])
-        sync.reset(seed=0)
-        actions = np.random.default_rng(0).integers(0, 5, (64, num_envs))
-        state = {"i": 0, "episodes": 0}
-
-        def sync_step() -> None:
-            out_ = sync.step(actions[state["i"] % 64])
-            state["i"] += 1
-            state["episodes"] += int(np.count_nonzero(out_[2] | out_[3]))
-
-        rate, _ = _timed(sync_step, seconds, num_envs, warmup=WARMUP_STEPS, state=state)
+        rate, episodes = _gym_vector_rate(sync, seconds)
         sync.close()
-        return rate, state["episodes"]
+        return rate, episodes
 
     rate, episodes = sync_rate(None)
     out["sync_vector_env_steps_per_s"] = round(rate)
     out["sync_vector_env_episodes"] = episodes
     out["vec_over_sync"] = round(out["vec_env_steps_per_s"] / max(out["sync_vector_env_steps_per_s"], 1), 2)
+
+    vector = gym.make_vec("PyRat-v0", num_envs, vectorization_mode="vector_entry_point", preset=preset,
+                          encoder="planes", opponent="greedy")
+    rate, episodes = _gym_vector_rate(vector, seconds)
+    vector.close()
+    out["gym_vector_env_steps_per_s"] = round(rate)
+    out["gym_vector_env_episodes"] = episodes
+    out["gym_vector_over_sync"] = round(
+        out["gym_vector_env_steps_per_s"] / max(out["sync_vector_env_steps_per_s"], 1), 2)
 
     fixed = PyRatVecEnv(num_envs, seed=0, preset=preset, encoder="planes", opponent="greedy")
     _use_fixed_games(fixed, 64)

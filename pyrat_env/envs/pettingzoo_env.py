@@ -1,4 +1,14 @@
-"""The two-player PettingZoo environment (`PyRatParallelEnv`): both players act each turn, simultaneously."""
+"""The two-player PettingZoo environment (`PyRatParallelEnv`): both players act each turn, simultaneously.
+
+The module follows PettingZoo's layout for an environment module (``from pyrat_env.envs import pettingzoo_env``
+then ``pettingzoo_env.env()``, ``.raw_env()``, ``.parallel_env()``):
+
+* `parallel_env`: the `PyRatParallelEnv` (the game is simultaneous, so this is its native form);
+* `raw_env`: the same game as an AEC env (``parallel_to_aec``: players act in turn, moves still apply together);
+* `env`: `raw_env` with PettingZoo's usual wrappers (``AssertOutOfBoundsWrapper``, ``OrderEnforcingWrapper``).
+
+``aec_env`` is `raw_env` under its PyRat name. All take the options of `PyRatParallelEnv`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import AECEnv, ParallelEnv
 
 from ..encoders import ROTATED_ACTION, Encoder, action_mask_table, make_encoder
 from ..engine import Game
@@ -45,6 +55,8 @@ class PyRatParallelEnv(ParallelEnv):
     **Truncation**: the turn limit (default ``4 * width * height``). Both agents leave ``agents`` together.
     **Info**: ``game_seed`` and ``seat`` at reset; ``result`` (scores, outcome for that agent, turns,
     reason) on the last step. ``reset(options=...)`` accepts ``game_seed`` or ``setup`` and ignores other keys.
+    **State** (for centralised critics): ``state()`` is ``player_0``'s observation, unrotated (both players,
+    the cheese, the maze, scores and turn: the whole game), in ``state_space`` (the encoder's ``Box``).
 
     **Versions.** v0 (``metadata["name"] = "pyrat_v0"``): first version.
     """
@@ -71,6 +83,7 @@ class PyRatParallelEnv(ParallelEnv):
                                             "action_mask": spaces.Box(0, 1, (5,), dtype=np.int8)})
                             for a in self.possible_agents}
         self._act_spaces = {a: spaces.Discrete(5) for a in self.possible_agents}
+        self.state_space = self.encoder.space(w, h)
         self._rng: np.random.Generator | None = None
         self.game: Game | None = None
         self.setup: GameSetup | None = None
@@ -148,7 +161,7 @@ class PyRatParallelEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
-        """The global state: seat 0's observation (unrotated, complete)."""
+        """The global state (in ``state_space``): seat 0's observation, unrotated (it holds the whole game)."""
         if self.game is None:
             raise RuntimeError("call reset() first")
         return self.encoder.encode(self.game, 0, False)
@@ -169,8 +182,18 @@ def parallel_env(**kwargs) -> PyRatParallelEnv:
     return PyRatParallelEnv(**kwargs)
 
 
-def aec_env(**kwargs):
+def raw_env(**kwargs) -> AECEnv:
     """The same game as a PettingZoo AEC env (players act in turn; moves still apply simultaneously)."""
     from pettingzoo.utils.conversions import parallel_to_aec
 
     return parallel_to_aec(parallel_env(**kwargs))
+
+
+def env(**kwargs) -> AECEnv:
+    """`raw_env` with PettingZoo's usual wrappers: actions outside the action space and calls out of order raise."""
+    from pettingzoo.utils import wrappers
+
+    return wrappers.OrderEnforcingWrapper(wrappers.AssertOutOfBoundsWrapper(raw_env(**kwargs)))
+
+
+aec_env = raw_env  # the PyRat name of the AEC env (``pyrat_env.aec_env``)
