@@ -1,9 +1,9 @@
-"""Policy networks: MLP (``flat``), CNN (``planes``) and transformer (``tokens``) feature extractors for SB3.
+"""The project's networks, in two heads: actor-critic policies (SB3 feature extractors) and classifiers.
 
-Each network is a stable-baselines3 ``BaseFeaturesExtractor`` chosen by name (`NETWORKS`): it turns one
-observation of the encoder it is made for (``pyrat_env.encoders``) into a feature vector, on top of which
-SB3 puts the policy and value heads (`policy_kwargs` gives the whole set-up, the same for PPO and
-imitation). This module is importable on its own, so a saved model finds its classes anywhere.
+**Actor-critic** (the policies PPO and ``pyrat train imitate`` train): each network is a stable-baselines3
+``BaseFeaturesExtractor`` chosen by name (`NETWORKS`): it turns one observation of the encoder it is made
+for (``pyrat_env.encoders``) into a feature vector, on top of which SB3 puts the policy and value heads
+(`policy_kwargs` gives the whole set-up, the same for PPO and imitation).
 
 * ``mlp`` (`MlpNet`, encoder ``flat``): two fully connected layers.
 * ``cnn`` (`CnnNet`, encoder ``planes``): small padded 3x3 convolutions (SB3's NatureCNN cannot take a
@@ -17,19 +17,31 @@ imitation). This module is importable on its own, so a saved model finds its cla
   Fourier features of their (row, col) position, a few pre-norm self-attention layers over all of them,
   then the mean of the tokens, the acting player's token and the globals.
 
-Sizes are keyword options (``net_kwargs``) saved in every checkpoint, so a model can be rebuilt from its
-metadata alone. ``count_parameters`` and ``describe`` report sizes; the training commands print them.
+**Classifiers** (the course notebooks' models, trained on an expert's moves by
+``pyrat_rl.train.supervised.fit``): plain modules mapping an observation to 5 action logits, by kind
+(`CLASSIFIERS`, `make_classifier`): ``linear`` (`LinearPolicyNet`, multinomial logistic regression),
+``mlp`` (`MlpPolicyNet`, dropout and batch-norm options), ``cnn`` (`ConvPolicyNet`, full-resolution
+convolutions read at the player's cell), ``transformer`` (`TransformerPolicyNet`, one token per cell,
+`AttentionBlock` s that can record their attention maps).
+
+Both heads are saved in the same checkpoint format and loaded by the same loader
+(``pyrat_rl.agents.policy_agent``; the metadata's ``head`` says which). Sizes are keyword options
+(``net_kwargs``) saved in every checkpoint, so a model can be rebuilt from its metadata alone; this module
+is importable on its own, so a saved model finds its classes anywhere. ``count_parameters`` and
+``describe`` report sizes; the training commands print them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
@@ -355,6 +367,214 @@ class TransformerNet(BaseFeaturesExtractor):
         return torch.cat([z.mean(dim=1), (z * me).sum(dim=1), glob], dim=1)
 
 
+# -- classifiers: observation -> 5 action logits, trained on an expert's moves (the course notebooks) ---------
+class LinearPolicyNet(nn.Module):
+    """Multinomial logistic regression: one weight per (input feature, action), then softmax."""
+
+    def __init__(self, obs_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.linear = nn.Linear(int(math.prod(obs_shape)), 5)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.linear(obs.flatten(1))
+
+
+class MlpPolicyNet(nn.Module):
+    """Fully connected layers: ``Linear -> [BatchNorm] -> ReLU -> [Dropout]`` per hidden size, then 5 logits."""
+
+    def __init__(self, obs_shape: Sequence[int], hidden: Sequence[int] = (256, 256), dropout: float = 0.0,
+                 batchnorm: bool = False) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        n_in = int(math.prod(obs_shape))
+        for h in hidden:
+            layers.append(nn.Linear(n_in, int(h)))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(int(h)))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(float(dropout)))
+            n_in = int(h)
+        layers.append(nn.Linear(n_in, 5))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+class ConvPolicyNet(nn.Module):
+    """Convolutions over the maze at full resolution, read where the player stands.
+
+    ``planes`` observations ``[18, H, W]``: the 14 cell planes go through ``layers`` padded 3x3 convolutions
+    (``channels`` each, optional batch norm and dropout): the same small filters slide over every cell,
+    so a wall pattern is recognised wherever it is. The last feature map is read at the acting player's
+    cell (through the ``self`` plane) and max-pooled over the maze; with the 4 global features (scores,
+    cheese left, turn) they feed a small head that gives 5 logits. A cell's feature sees ``2 * layers + 1``
+    cells across (its receptive field); the pooled features see the whole maze.
+    """
+
+    def __init__(self, obs_shape: Sequence[int], channels: int = 32, layers: int = 5, hidden: int = 64,
+                 dropout: float = 0.0, batchnorm: bool = False) -> None:
+        super().__init__()
+        if int(obs_shape[0]) != N_CELL + N_GLOBAL:
+            raise ValueError(f"ConvPolicyNet reads {N_CELL + N_GLOBAL} planes, got {obs_shape[0]}")
+        convs: list[nn.Module] = []
+        c_in = N_CELL
+        for _ in range(int(layers)):
+            convs.append(nn.Conv2d(c_in, int(channels), 3, padding=1))
+            if batchnorm:
+                convs.append(nn.BatchNorm2d(int(channels)))
+            convs.append(nn.ReLU())
+            c_in = int(channels)
+        self.convs = nn.Sequential(*convs)
+        head: list[nn.Module] = [nn.Linear(2 * c_in + N_GLOBAL, int(hidden)), nn.ReLU()]
+        if dropout > 0:
+            head.append(nn.Dropout(float(dropout)))
+        head.append(nn.Linear(int(hidden), 5))
+        self.head = nn.Sequential(*head)
+
+    @property
+    def first_layer(self) -> nn.Conv2d:
+        return self.convs[0]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = self.convs(obs[:, :N_CELL])
+        me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))
+        pooled = x.amax(dim=(2, 3))
+        glob = obs[:, N_CELL:, 0, 0]
+        return self.head(torch.cat([me, pooled, glob], dim=1))
+
+
+class AttentionBlock(nn.Module):
+    """A pre-norm transformer layer: multi-head self-attention, then a feed-forward network, each residual.
+
+    Attention weights are ``softmax(Q K^T / sqrt(d_head))`` over the T tokens, per head; each token's output
+    is the weighted mean of the values ``V``. With ``record = True`` that is computed as written and the
+    weights ``[B, heads, T, T]`` stay in ``attention``; otherwise torch's fused
+    ``scaled_dot_product_attention`` computes the same thing faster.
+    """
+
+    def __init__(self, d_model: int, heads: int, ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if d_model % heads:
+            raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
+        self.heads, self.d_head = int(heads), int(d_model) // int(heads)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, ff), nn.ReLU(), nn.Linear(ff, d_model))
+        self.drop = nn.Dropout(float(dropout))
+        self.record = False
+        self.attention: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, self.d_head).permute(2, 0, 3, 1, 4)
+        if self.record:
+            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.d_head), dim=-1)   # [B, heads, T, T]
+            self.attention = weights.detach()
+            mixed = self.drop(weights) @ v
+        else:       # the same computation, fused by torch (faster, and it never stores the T x T weights)
+            mixed = F.scaled_dot_product_attention(q, k, v, dropout_p=self.drop.p if self.training else 0.0)
+        mixed = mixed.transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.out(mixed))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class TransformerPolicyNet(nn.Module):
+    """Self-attention over the cells of the maze: one token per cell, plus one token for the game.
+
+    ``tokens`` observations ``[N, 20]``: a cell's 14 channels are embedded linearly (its *content*); its
+    position (row and column, and sines and cosines of them at ``n_freq`` frequencies) is embedded and
+    added, unless ``positions=False`` (then the cells form a set: attention alone cannot tell where a cell
+    is). A first token carries the 4 global features. ``layers`` `AttentionBlock` s follow; the logits come
+    from the game token and the acting player's cell token. ``tokens(obs, cell_mask)`` gives every output
+    token; cells where ``cell_mask`` is True get a learned *mask* embedding instead of their content (the
+    masked-cell pretext task of `pyrat_rl.train.pretext`).
+    """
+
+    def __init__(self, obs_shape: Sequence[int], d_model: int = 32, heads: int = 4, layers: int = 2, ff: int = 64,
+                 dropout: float = 0.0, positions: bool = True, n_freq: int = 4) -> None:
+        super().__init__()
+        if int(obs_shape[-1]) != N_CELL + 2 + N_GLOBAL:
+            raise ValueError(f"TransformerPolicyNet reads tokens of {N_CELL + 2 + N_GLOBAL} features, got {obs_shape}")
+        self.d_model, self.positions = int(d_model), bool(positions)
+        self.register_buffer("freqs", math.pi * torch.arange(1, int(n_freq) + 1, dtype=torch.float32),
+                             persistent=False)
+        self.content = nn.Linear(N_CELL, self.d_model)
+        self.position = nn.Linear(2 + 4 * int(n_freq), self.d_model)
+        self.game = nn.Linear(N_GLOBAL, self.d_model)
+        self.mask_token = nn.Parameter(torch.zeros(self.d_model))
+        self.blocks = nn.ModuleList(AttentionBlock(self.d_model, heads, ff, dropout) for _ in range(int(layers)))
+        self.norm = nn.LayerNorm(self.d_model)
+        self.head = nn.Linear(2 * self.d_model, 5)
+
+    def embed(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
+        content = self.content(obs[..., :N_CELL])
+        if cell_mask is not None:
+            content = torch.where(cell_mask[..., None], self.mask_token.expand_as(content), content)
+        x = content
+        if self.positions:
+            rc = obs[..., N_CELL:N_CELL + 2]
+            angles = rc[..., None] * self.freqs
+            pos = torch.cat([rc, angles.sin().flatten(2), angles.cos().flatten(2)], dim=-1)
+            x = x + self.position(pos)
+        game = self.game(obs[:, :1, N_CELL + 2:])
+        return torch.cat([game, x], dim=1)
+
+    def tokens(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Output tokens ``[B, N + 1, d_model]``: the game token first, then the cells in index order."""
+        x = self.embed(obs, cell_mask)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = self.tokens(obs)
+        me = (x[:, 1:] * obs[..., CH_SELF:CH_SELF + 1]).sum(dim=1)
+        return self.head(torch.cat([x[:, 0], me], dim=1))
+
+
+# kind -> (class, encoder); a classifier's options are its class's keyword arguments
+CLASSIFIERS: dict[str, tuple[type[nn.Module], str]] = {
+    "linear": (LinearPolicyNet, "flat"),
+    "mlp": (MlpPolicyNet, "flat"),
+    "cnn": (ConvPolicyNet, "planes"),
+    "transformer": (TransformerPolicyNet, "tokens"),
+}
+
+
+def classifier_encoder(kind: str) -> str:
+    """The encoder a classifier reads (``linear`` and ``mlp`` -> ``flat``, ``cnn`` -> ``planes``...)."""
+    return _classifier_entry(kind)[1]
+
+
+def _classifier_entry(kind: str) -> tuple[type[nn.Module], str]:
+    try:
+        return CLASSIFIERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown classifier {kind!r}; choose one of {', '.join(CLASSIFIERS)}") from None
+
+
+def make_classifier(kind: str, obs_shape: Sequence[int], seed: int | None = None, **kwargs) -> nn.Module:
+    """A fresh classifier ``kind`` for observations of ``obs_shape`` (``seed``: seeds torch's generator first).
+
+    The model gets ``spec`` (kind, observation shape, options as plain JSON values: enough to rebuild it)
+    and ``encoder_name``.
+    """
+    cls, encoder_name = _classifier_entry(kind)
+    shape = tuple(int(s) for s in obs_shape)
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = cls(shape, **kwargs)
+    model.spec = {"kind": kind, "obs_shape": list(shape),
+                  "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}
+    model.encoder_name = encoder_name
+    return model
+
+
+# -- actor-critic feature extractors by name ----------------------------------------------------------------
 # name -> (class, encoder, default kwargs, default net_arch for the policy / value heads)
 NETWORKS: dict[str, tuple[type[BaseFeaturesExtractor], str, dict[str, Any], dict[str, list[int]]]] = {
     "mlp": (MlpNet, "flat", {"hidden": [256, 256]}, {"pi": [64], "vf": [64]}),

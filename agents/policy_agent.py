@@ -1,9 +1,12 @@
-"""Trained policies as agents: checkpoints (.zip, .pt, .onnx) -> `PolicyAgent`, and the portable formats.
+"""Trained networks as agents: checkpoints (.zip, .pt, .onnx) -> `PolicyAgent`, and the one checkpoint format.
 
-A checkpoint is self-describing: next to the weights it holds *metadata* (`make_meta`): the network name
-and options, the encoder name and options, the game config it was trained on, the env's rotation option
-and whether actions were masked. From that alone `build_policy` rebuilds the network, and `PolicyAgent`
-plays exactly as the training env showed the game to the learner:
+A checkpoint is self-describing: next to the weights it holds *metadata* (`make_meta`, format
+``pyrat-policy/2``): the ``head`` (``actor-critic``: an SB3 policy trained by PPO or imitation;
+``classifier``: a course classifier of ``pyrat_rl.agents.networks``, observation -> action logits), the
+network name and options, the encoder name and options, the game config it was trained on, the env's
+rotation option and whether actions were masked. From that alone `build_network` rebuilds the network
+(dispatching on the head), and `PolicyAgent` plays exactly as the training env showed the game to the
+learner:
 
 * it encodes the `Game` from its own seat with the training encoder (the turn feature uses the training
   env's turn limit as horizon, as the env did);
@@ -12,19 +15,21 @@ plays exactly as the training env showed the game to the learner:
 * illegal actions (walls, holes, edges; everything but ``nothing`` while in mud) are masked;
 * it plays the most likely action (``deterministic=True``, the default) or samples with its seeded generator.
 
-Formats (`load_checkpoint` reads all three):
+Files (`load_checkpoint` reads all three, and `load_agent`, the one loader, makes an agent of any of them):
 
 * ``.zip``: a full stable-baselines3 model (PPO runs' ``best.zip``, ``last.zip``...), with the metadata
   added as the member ``pyrat_meta.json``; only ``policy.pth`` is read (no optimizer, no pickled objects).
 * ``.pt``: the portable file: ``{"meta": ..., "state_dict": ...}`` saved with `torch.save`, loaded with
-  ``weights_only=True`` (policy weights alone, no optimizer); `save_policy` writes it, `export_checkpoint`
-  converts a ``.zip`` to it.
+  ``weights_only=True`` (network weights alone, no optimizer); `save_policy` writes it (for both heads),
+  `export_checkpoint` converts a ``.zip`` to it.
 * ``.onnx``: the network as an ONNX graph (observation -> action logits; a planning CNN takes its
   travel-time planes as a second input ``plan``, computed by `pyrat_rl.agents.networks.MazePlanner`) with the metadata
   in the model's ``metadata_props``; played with onnxruntime when it is installed, else rebuilt in torch from a copy of
   the weights stored in the file's metadata (the ``onnx`` package reads it).
 
-The shipped agents (``agents/shipped``) are listed in one place, `pyrat_rl.agents.spec`.
+Older files load as before: metadata ``pyrat-policy/1`` (no ``head`` field: always an actor-critic, e.g. the
+shipped agents, listed in one place, `pyrat_rl.agents.spec`), and the course classifiers' former
+``pyrat-classifier/1`` files, whose metadata is read as a ``classifier`` head.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import json
 import warnings
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +52,31 @@ from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask
 from pyrat_env.engine import Game, GameBatch, Maze
 from pyrat_env.mazes import GameConfig
 
-META_FORMAT = "pyrat-policy/1"
+META_FORMAT = "pyrat-policy/2"
+READ_FORMATS = ("pyrat-policy/1", META_FORMAT)    # /1 had no ``head``: every /1 file is an actor-critic
+LEGACY_CLASSIFIER_FORMAT = "pyrat-classifier/1"   # course classifiers saved before they joined this format
 META_MEMBER = "pyrat_meta.json"
-MASKED_LOGIT = -1e8   # what MaskablePPO puts on illegal actions
+ACTOR_CRITIC, CLASSIFIER = "actor-critic", "classifier"
+HEADS = (ACTOR_CRITIC, CLASSIFIER)
+# The logit of an illegal action wherever actions are masked (agents, imitation, the classifiers' training):
+# what MaskablePPO uses. Its exponential underflows to 0 in float32, as any lower value's would.
+MASKED_LOGIT = -1e8
 
 
 # -- metadata ------------------------------------------------------------------------------------------------
 def make_meta(policy: str, net_kwargs: dict, net_arch: dict, encoder: str, encoder_options: dict,
               game_config: GameConfig | dict, rotate: bool | str = "auto", masks: bool = True,
-              algorithm: str = "", **extra) -> dict:
-    """Checkpoint metadata (JSON-friendly): everything needed to rebuild and play the policy."""
+              algorithm: str = "", head: str = ACTOR_CRITIC, **extra) -> dict:
+    """Checkpoint metadata (JSON-friendly): everything needed to rebuild and play the network.
+
+    ``policy`` names the network: a key of ``pyrat_rl.agents.networks.NETWORKS`` for the ``actor-critic`` head,
+    of ``CLASSIFIERS`` for the ``classifier`` head (whose ``net_arch`` is empty).
+    """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     cfg = game_config.to_dict() if isinstance(game_config, GameConfig) else dict(game_config)
-    meta = {"format": META_FORMAT, "policy": policy, "net_kwargs": dict(net_kwargs), "net_arch": dict(net_arch),
+    meta = {"format": META_FORMAT, "head": head, "policy": policy, "net_kwargs": dict(net_kwargs),
+            "net_arch": dict(net_arch),
             "encoder": encoder, "encoder_options": dict(encoder_options), "game_config": cfg,
             "rotate": rotate, "masks": bool(masks), "algorithm": algorithm}
     meta.update(extra)
@@ -65,11 +84,29 @@ def make_meta(policy: str, net_kwargs: dict, net_arch: dict, encoder: str, encod
 
 
 def check_meta(meta: Any, where: str) -> dict:
-    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
-        raise ValueError(f"{where}: no PyRat policy metadata (format {META_FORMAT!r}) found")
+    if not isinstance(meta, dict) or meta.get("format") not in READ_FORMATS:
+        raise ValueError(f"{where}: no PyRat policy metadata (format {' or '.join(map(repr, READ_FORMATS))}) found")
     for key in ("policy", "encoder", "game_config"):
         if key not in meta:
             raise ValueError(f"{where}: metadata lacks {key!r}")
+    if head_of(meta) not in HEADS:
+        raise ValueError(f"{where}: unknown head {meta['head']!r} (this version reads {', '.join(HEADS)})")
+    return meta
+
+
+def head_of(meta: dict) -> str:
+    """The metadata's head: ``actor-critic`` or ``classifier`` (files of format /1 are all actor-critics)."""
+    return meta.get("head", ACTOR_CRITIC)
+
+
+def _legacy_classifier_meta(data: dict, where: str) -> dict:
+    """The metadata of a ``pyrat-classifier/1`` file (``{format, spec, meta, state_dict}``) in today's terms."""
+    spec = data.get("spec") or {}
+    meta = dict(check_meta(data.get("meta"), where))
+    meta.pop("classifier", None)
+    meta.update(format=META_FORMAT, head=CLASSIFIER, policy=spec["kind"], net_kwargs=dict(spec.get("kwargs", {})),
+                net_arch={})
+    meta.setdefault("description", f"{spec['kind']} classifier trained on expert moves")
     return meta
 
 
@@ -82,8 +119,27 @@ def meta_config(meta: dict) -> GameConfig:
 
 
 # -- networks ------------------------------------------------------------------------------------------------
+def build_network(meta: dict, device: str | torch.device = "cpu", lr: float = 3e-4) -> torch.nn.Module:
+    """A fresh network with the checkpoint's architecture, by head: `build_policy` or `build_classifier`."""
+    if head_of(meta) == CLASSIFIER:
+        return build_classifier(meta, device)
+    return build_policy(meta, lr=lr, device=device)
+
+
+def build_classifier(meta: dict, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """A fresh classifier (``pyrat_rl.agents.networks.make_classifier``) for the checkpoint's observations."""
+    from .networks import make_classifier
+
+    cfg = meta_config(meta)
+    shape = meta_encoder(meta).shape(cfg.width, cfg.height)
+    return make_classifier(meta["policy"], shape, **meta.get("net_kwargs", {})).to(device)
+
+
 def build_policy(meta: dict, lr: float = 3e-4, device: str | torch.device = "cpu"):
     """A fresh SB3 actor-critic policy with the checkpoint's architecture (MaskableActorCriticPolicy)."""
+    if head_of(meta) != ACTOR_CRITIC:
+        raise ValueError(f"a {head_of(meta)} checkpoint has no actor-critic policy (no value head): it plays as an "
+                         "agent, but cannot start PPO or imitation training")
     from gymnasium import spaces
     from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 
@@ -101,6 +157,11 @@ def policy_logits(policy, obs: torch.Tensor) -> torch.Tensor:
     features = policy.extract_features(obs, policy.pi_features_extractor)
     latent_pi = policy.mlp_extractor.forward_actor(features)
     return policy.action_net(latent_pi)
+
+
+def logits_function(net, meta: dict) -> Callable[[torch.Tensor], torch.Tensor]:
+    """observation -> action logits (before masking) of a network of the checkpoint's head."""
+    return net if head_of(meta) == CLASSIFIER else partial(policy_logits, net)
 
 
 class LogitsModule(torch.nn.Module):
@@ -123,7 +184,7 @@ class LogitsModule(torch.nn.Module):
 
 
 def _planner(policy):
-    return getattr(policy.features_extractor, "planner", None)
+    return getattr(getattr(policy, "features_extractor", None), "planner", None)   # classifiers have none
 
 
 # -- reading and writing checkpoints -------------------------------------------------------------------------
@@ -135,6 +196,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict, Any]:
         data = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(data, dict) or "state_dict" not in data:
             raise ValueError(f"{path}: not a PyRat policy file (expected a dict with 'meta' and 'state_dict')")
+        if data.get("format") == LEGACY_CLASSIFIER_FORMAT:
+            return _legacy_classifier_meta(data, str(path)), data["state_dict"]
         return check_meta(data.get("meta"), str(path)), data["state_dict"]
     if suffix == ".zip":
         with zipfile.ZipFile(path) as zf:
@@ -165,7 +228,10 @@ def add_meta_to_zip(path: str | Path, meta: dict) -> None:
 
 
 def save_policy(path: str | Path, policy, meta: dict) -> Path:
-    """The portable ``.pt`` file: metadata and the policy's weights (no optimizer state); also writes ``.json``."""
+    """The portable ``.pt`` file: metadata and the network's weights (no optimizer state); also writes ``.json``.
+
+    ``policy`` is the network of the metadata's head: an SB3 policy or a classifier.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in policy.state_dict().items()}   # shared tensors saved once
@@ -175,14 +241,15 @@ def save_policy(path: str | Path, policy, meta: dict) -> Path:
 
 
 def load_policy(path: str | Path, device: str = "cpu"):
-    """``(meta, policy)`` for a .zip or .pt checkpoint: the SB3 policy with the checkpoint's weights, eval mode."""
+    """``(meta, network)`` for a checkpoint: the network of its head (an SB3 policy or a classifier) with the
+    checkpoint's weights, in evaluation mode."""
     meta, state = load_checkpoint(path)
     if isinstance(state, bytes):
-        policy = _policy_from_onnx(meta, state)
+        policy = _network_from_onnx(meta, state)
     else:
-        policy = build_policy(meta, device=device)
+        policy = build_network(meta, device=device)
         policy.load_state_dict(state)
-    policy.set_training_mode(False)
+    policy.eval()
     return meta, policy
 
 
@@ -208,7 +275,8 @@ def export_onnx(policy, meta: dict, path: str | Path) -> Path:
     cfg = meta_config(meta)
     shape = meta_encoder(meta).shape(cfg.width, cfg.height)
     planner = _planner(policy)
-    module = LogitsModule(policy, external_plan=planner is not None).eval()
+    module = policy if head_of(meta) == CLASSIFIER else LogitsModule(policy, external_plan=planner is not None)
+    module.eval()
     dummy = torch.zeros((1,) + tuple(shape))
     inputs, names = (dummy,), ["obs"]
     if planner is not None:
@@ -230,9 +298,9 @@ def export_onnx(policy, meta: dict, path: str | Path) -> Path:
     return path
 
 
-def _policy_from_onnx(meta: dict, data: bytes):
-    """Rebuild the torch policy from an ONNX file written by `export_onnx` (its weights are also stored as
-    ``pyrat_state``, a base64 ``torch.save`` of the policy's state dict: graph initializers may be renamed or
+def _network_from_onnx(meta: dict, data: bytes):
+    """Rebuild the torch network from an ONNX file written by `export_onnx` (its weights are also stored as
+    ``pyrat_state``, a base64 ``torch.save`` of the network's state dict: graph initializers may be renamed or
     merged by the exporter, so they are not a reliable source)."""
     import onnx
 
@@ -242,7 +310,7 @@ def _policy_from_onnx(meta: dict, data: bytes):
         raise ValueError("this ONNX file holds no 'pyrat_state' weights (exported by another tool?); "
                          "install onnxruntime to play it")
     state = torch.load(io.BytesIO(base64.b64decode(props["pyrat_state"])), map_location="cpu", weights_only=True)
-    policy = build_policy(meta)
+    policy = build_network(meta)
     policy.load_state_dict(state)
     return policy
 
@@ -306,7 +374,8 @@ class PolicyAgent(Agent):
         super().__init__()
         self.name = name
         self.meta = meta
-        self.description = description or meta.get("description", "") or f"{meta['policy']} policy"
+        kind = "classifier" if head_of(meta) == CLASSIFIER else "policy"
+        self.description = description or meta.get("description", "") or f"{meta['policy']} {kind}"
         self.policy = policy
         self.deterministic = bool(deterministic)
         self.encoder = meta_encoder(meta)
@@ -391,8 +460,9 @@ class PolicyAgent(Agent):
 SMALL_BATCH = 16   # up to this many observations, CPU inference runs on one thread
 
 
-def _torch_logits_fn(policy) -> Callable[[np.ndarray], np.ndarray]:
+def _torch_logits_fn(policy, meta: dict) -> Callable[[np.ndarray], np.ndarray]:
     device = next(policy.parameters()).device
+    logits = logits_function(policy, meta)
 
     def fn(obs: np.ndarray) -> np.ndarray:
         threads = torch.get_num_threads()
@@ -403,7 +473,7 @@ def _torch_logits_fn(policy) -> Callable[[np.ndarray], np.ndarray]:
             torch.set_num_threads(1)
         try:
             with torch.no_grad():
-                return policy_logits(policy, torch.as_tensor(obs, device=device)).cpu().numpy()
+                return logits(torch.as_tensor(obs, device=device)).cpu().numpy()
         finally:
             if single:
                 torch.set_num_threads(threads)
@@ -412,12 +482,13 @@ def _torch_logits_fn(policy) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def agent_from_policy(policy, meta: dict, name: str = "neural", deterministic: bool = True) -> PolicyAgent:
-    """A `PolicyAgent` around a live SB3 policy (used by evaluation during training)."""
-    return PolicyAgent(_torch_logits_fn(policy), meta, name=name, deterministic=deterministic, policy=policy)
+    """A `PolicyAgent` around a live network of the metadata's head (an SB3 policy during training, a classifier
+    in the notebooks)."""
+    return PolicyAgent(_torch_logits_fn(policy, meta), meta, name=name, deterministic=deterministic, policy=policy)
 
 
 def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu") -> PolicyAgent:
-    """The agent of a checkpoint file (``.zip``, ``.pt`` or ``.onnx``), named after the file."""
+    """The agent of a checkpoint file (``.zip``, ``.pt`` or ``.onnx``, either head), named after the file."""
     path = Path(path)
     meta, weights = load_checkpoint(path)
     name = meta.get("name") or path.stem
@@ -425,9 +496,9 @@ def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu"
         fn = _onnx_logits_fn(weights, meta)
         if fn is not None:
             return PolicyAgent(fn, meta, name=name, deterministic=deterministic)
-        policy = _policy_from_onnx(meta, weights)
+        policy = _network_from_onnx(meta, weights)
     else:
-        policy = build_policy(meta, device=device)
+        policy = build_network(meta, device=device)
         policy.load_state_dict(weights)
-    policy.set_training_mode(False)
-    return PolicyAgent(_torch_logits_fn(policy), meta, name=name, deterministic=deterministic, policy=policy)
+    policy.eval()
+    return PolicyAgent(_torch_logits_fn(policy, meta), meta, name=name, deterministic=deterministic, policy=policy)

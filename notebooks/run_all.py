@@ -6,8 +6,10 @@
 
 The notebooks in the repository are kept without outputs; this is the one command that regenerates
 executed copies. Notebooks run in order, in their own folder, with the ``python3`` kernel; what they save
-(agents, tournament database) goes to ``$PYRAT_RUNS`` (default ``runs/notebooks``), so notebook 07 finds
-the agents of 02 to 06. Each notebook's wall time is printed at the end.
+(agents, tournament database) goes to ``$PYRAT_RUNS``, by default ``runs/notebooks`` in the folder this
+command is started from (`pyrat_rl.train.supervised.runs_root`; the kernels get that folder as
+``$PYRAT_RUNS``, since they work in the notebooks' folder), so notebook 07 finds the agents of 02 to 06.
+The executed copies go to ``executed/`` in that folder. Each notebook's wall time is printed at the end.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+HERE = Path(__file__).resolve().parent   # the notebooks themselves (inputs); outputs never go here
+RUNS_ENV = "PYRAT_RUNS"
 
 
 def notebooks(selected: list[str] | None = None) -> list[Path]:
@@ -59,14 +61,20 @@ def run_notebook(path: str | os.PathLike, out: str | os.PathLike | None = None, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="numbers or names of the notebooks to run (default: all)")
-    parser.add_argument("--out", default=str(ROOT / "runs" / "notebooks" / "executed"),
-                        help="folder for the executed copies (default: runs/notebooks/executed)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the executed copies (default: executed/ in $PYRAT_RUNS, else "
+                             "runs/notebooks/executed in the working folder)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
     paths = notebooks(args.notebooks)
     if not paths:
         print("no notebook matches", args.notebooks, file=sys.stderr)
         return 2
+    from pyrat_rl.train.supervised import runs_root
+
+    root = runs_root()
+    os.environ[RUNS_ENV] = str(root)   # absolute: the kernels run in the notebooks' folder, not in ours
+    out_dir = Path(args.out) if args.out else root / "executed"
     quick = os.environ.get("PYRAT_QUICK", "")
     # The executed copies keep their figures: with MPLBACKEND=Agg (headless set-ups) plt.show() would
     # draw nothing, so the kernels get the notebook backend, which needs no display.
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running {len(paths)} notebook(s), {'quick' if quick not in ('', '0') else 'full'} mode", flush=True)
     total, failed = 0.0, []
     for path in paths:
-        dest = Path(args.out) / path.name
+        dest = out_dir / path.name
         try:
             _, seconds = run_notebook(path, dest, timeout=args.timeout)
             status = "ok"

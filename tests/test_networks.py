@@ -171,3 +171,28 @@ def test_distance_store_keys_by_maze():
     again = store.lookup(codes[[3]])                  # a 4th maze evicts the least recently used one
     np.testing.assert_array_equal(store.data[again[0]], _maze_distances(codes[3], h, w))
     assert len(set(store.hashes(codes).tolist())) == 4
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp", "cnn", "transformer"])
+@pytest.mark.parametrize("preset", ["official", "tiny"])
+def test_classifiers_read_their_encoder_and_rebuild_from_spec(kind, preset):
+    """The course classifiers (the classifier head of the one network family): 5 logits from their encoder's
+    observations, and the same module again from ``spec`` alone (what a checkpoint stores)."""
+    from pyrat_rl.agents.networks import CLASSIFIERS, classifier_encoder, make_classifier
+
+    enc = make_encoder(classifier_encoder(kind))
+    setups = [new_game(preset, seed) for seed in range(3)]
+    x = torch.as_tensor(np.stack([enc.encode(s.game(), 0) for s in setups]))
+    model = make_classifier(kind, x.shape[1:], seed=0).eval()
+    assert isinstance(model, CLASSIFIERS[kind][0]) and model.encoder_name == enc.name
+    out = model(x)
+    assert out.shape == (3, 5) and torch.isfinite(out).all()
+    again = make_classifier(model.spec["kind"], model.spec["obs_shape"], seed=0, **model.spec["kwargs"]).eval()
+    assert torch.equal(again(x), out)
+
+
+def test_unknown_classifier():
+    from pyrat_rl.agents.networks import make_classifier
+
+    with pytest.raises(ValueError, match="unknown classifier"):
+        make_classifier("resnet", (10,))

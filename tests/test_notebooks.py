@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,26 @@ def test_notebooks_are_numbered_and_stripped():
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, \
                     f"{path.name}: commit notebooks without outputs (run notebooks/run_all.py for executed copies)"
+
+
+def test_run_all_writes_to_the_working_folder(tmp_path, monkeypatch):
+    """Without ``$PYRAT_RUNS`` the kernels get ``runs/notebooks`` of the folder run_all starts from (absolute: they
+    work in the notebooks' folder), and the executed copies go to its ``executed/``; nothing goes to the repository."""
+    run_all = _run_all_module()
+    seen = []
+
+    def fake_run(path, out, timeout):
+        seen.append((path, out, os.environ["PYRAT_RUNS"]))
+        return None, 0.0
+
+    monkeypatch.setattr(run_all, "run_notebook", fake_run)
+    monkeypatch.delenv("PYRAT_RUNS", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")   # main sets it for the kernels; restored after the test
+    monkeypatch.chdir(tmp_path)
+    assert run_all.main(["01", "02"]) == 0
+    root = tmp_path / "runs" / "notebooks"
+    assert [p.name[:2] for p, _, _ in seen] == ["01", "02"]
+    assert all(runs == str(root) and out == root / "executed" / p.name for p, out, runs in seen)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import zipfile
 
@@ -13,10 +14,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
 from pyrat_rl.agents.policy_agent import (  # noqa: E402
+    META_FORMAT,
     META_MEMBER,
+    READ_FORMATS,
     PolicyAgent,
     build_policy,
     export_checkpoint,
+    head_of,
     load_agent,
     load_checkpoint,
     make_meta,
@@ -151,6 +155,48 @@ def test_stochastic_agent_is_seeded(tmp_path):
     assert all(a in game.legal_actions(0) for a in runs[0])
 
 
+def test_new_files_name_their_head_and_old_ones_still_load(tmp_path):
+    """Files are written as ``pyrat-policy/2`` with a head; a ``pyrat-policy/1`` file (no head) is an actor-critic."""
+    path, policy, meta = _policy_file(tmp_path, "mlp", "official")
+    assert meta["format"] == META_FORMAT == "pyrat-policy/2" and meta["head"] == "actor-critic"
+    old_meta = {k: v for k, v in meta.items() if k != "head"}
+    old_meta["format"] = "pyrat-policy/1"
+    old = tmp_path / "old.pt"
+    torch.save({"meta": old_meta, "state_dict": {k: v.detach() for k, v in policy.state_dict().items()}}, old)
+    a, b = load_agent(path), load_agent(old)
+    for seed in range(4):
+        game = new_game("official", seed).game()
+        game.step([0, 0])
+        assert a.act(game, 0) == b.act(game, 0) and a.act(game, 1) == b.act(game, 1)
+    future = dict(meta, head="world-model")
+    torch.save({"meta": future, "state_dict": {}}, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="head"):
+        load_checkpoint(tmp_path / "future.pt")
+
+
+def test_classifier_checkpoints_share_the_format_and_the_loader(tmp_path):
+    """A course classifier saved with `save_policy` loads through `load_agent`, and exports to ONNX like a policy."""
+    from pyrat_rl.agents.networks import make_classifier
+    from pyrat_rl.agents.policy_agent import agent_from_policy
+
+    from pyrat_env.encoders import make_encoder
+
+    cfg = preset("official")
+    shape = make_encoder("planes").shape(cfg.width, cfg.height)
+    model = make_classifier("cnn", shape, seed=0, channels=8, layers=2).eval()
+    meta = make_meta("cnn", model.spec["kwargs"], {}, "planes", {"horizon": 780}, cfg, head="classifier")
+    path = save_policy(tmp_path / "clf.pt", model, meta)
+    live, loaded = agent_from_policy(model, meta, name="clf"), load_agent(path)
+    assert loaded.name == "clf" and type(loaded.policy) is type(model)
+    games = [new_game("official", s).game() for s in range(4)]
+    for g in games:
+        g.step([0, 0])
+    assert [loaded.act(g, 0) for g in games] == [live.act(g, 0) for g in games]
+    if importlib.util.find_spec("onnx") is not None:
+        onnx_path = export_checkpoint(path, tmp_path / "clf.onnx")
+        assert [load_agent(onnx_path).act(g, 1) for g in games] == [live.act(g, 1) for g in games]
+
+
 def test_bad_files(tmp_path):
     bad = tmp_path / "x.pt"
     torch.save({"weights": 1}, bad)
@@ -170,7 +216,7 @@ def test_shipped_agents_listed_and_small():
         path = Path(entry["checkpoint"])
         assert path.stat().st_size < 5_000_000
         meta = json.loads(path.with_suffix(".json").read_text())
-        assert meta["format"] == "pyrat-policy/1"
+        assert meta["format"] in READ_FORMATS and head_of(meta) == "actor-critic"
         agent = load_agent(path)
         game = new_game("official", 11).game()
         game.step([0, 0])

@@ -89,6 +89,19 @@ def test_masked_predictions_are_legal(data):
     assert mask[torch.arange(50), act].all()         # the expert's move is always legal
 
 
+def test_masking_uses_the_policy_constant_and_ignores_illegal_moves(data):
+    """One masking value (MaskablePPO's): masked cross-entropy is the cross-entropy over the legal moves alone."""
+    from pyrat_rl.agents.policy_agent import MASKED_LOGIT
+
+    torch.manual_seed(0)
+    obs, act, mask = data.source("flat").get(np.arange(40))
+    logits = 30.0 * torch.randn(40, 5)               # illegal moves may hold the largest raw logits
+    masked = sup.masked_logits(logits, mask)
+    assert (masked[~mask] == MASKED_LOGIT).all() and (masked[mask] == logits[mask]).all()
+    by_hand = torch.stack([-torch.log_softmax(logits[i][mask[i]], 0)[int(mask[i][:act[i]].sum())] for i in range(40)])
+    assert torch.allclose(torch.nn.functional.cross_entropy(masked, act, reduction="none"), by_hand, atol=1e-5)
+
+
 def test_patience_stops_early(data):
     model = sup.make_model("linear", data, seed=0)
     hist = sup.fit(model, data, epochs=30, lr=0.3, patience=1, seed=0, device="cpu")
@@ -148,11 +161,70 @@ def test_classifier_plays_saves_and_loads(data, tmp_path):
     obs = torch.as_tensor(data.encode("planes", np.arange(4)))
     assert torch.allclose(loaded(obs), model(obs), atol=1e-6)
     assert meta["encoder"] == "planes" and meta["max_turns"] == data.max_turns
-    spec = sup.write_agent_file(path)
-    player = resolve_agent(str(spec))
-    assert player.name == "cnn"
+    assert meta["format"] == "pyrat-policy/2" and meta["head"] == "classifier" and meta["policy"] == "cnn"
+    assert not list(tmp_path.glob("*.py"))           # the checkpoint is the agent spec: no agent file
+    player = resolve_agent(str(path))
+    assert player.name == "cnn" and "classifier" in player.description
     again = evaluate(player, "random", games=4, seed=0, config=data.config, max_turns=60)
     assert (again.wins, again.draws, again.mean_score) == (res.wins, res.draws, res.mean_score)
+
+
+def test_saved_classifier_plays_through_pyrat_play(data, tmp_path, capsys):
+    """``pyrat play FILE.pt greedy``: the saved classifier is a spec of the command line as it is."""
+    import json
+
+    from pyrat_env.cli import main
+
+    path = sup.save_classifier(sup.make_model("mlp", data, seed=0, hidden=(16,)), tmp_path / "mlp.pt", data)
+    code = main(["play", str(path), "greedy", "--games", "2", "--preset", "tiny", "--no-time-limit", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["games"] == 2 and summary["names"][0] == "mlp" and summary["errors"] == [0, 0]
+
+
+def test_old_classifier_files_still_load(data, tmp_path):
+    """A ``pyrat-classifier/1`` file (the notebooks' format before it joined the policies') plays as it did."""
+    from pyrat_rl.agents.policy_agent import load_agent, make_meta
+
+    from pyrat_env.mazes import new_game
+
+    model = sup.make_model("mlp", data, seed=4, hidden=(16,))
+    old_meta = make_meta("supervised-mlp", model.spec["kwargs"], {}, "flat", {"horizon": data.max_turns},
+                         data.config, rotate="auto", masks=True, algorithm="supervised", max_turns=data.max_turns,
+                         name="old", classifier=model.spec)
+    old_meta["format"] = "pyrat-policy/1"
+    del old_meta["head"]
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": "pyrat-classifier/1", "spec": model.spec, "meta": old_meta, "state_dict": state},
+               tmp_path / "old.pt")
+    loaded, meta = sup.load_classifier(tmp_path / "old.pt")
+    assert meta["head"] == "classifier" and meta["policy"] == "mlp" and "classifier" not in meta
+    model.eval()
+    obs = torch.as_tensor(data.encode("flat", np.arange(6)))
+    assert torch.equal(loaded(obs), model(obs))
+    old, new = load_agent(tmp_path / "old.pt"), sup.as_agent(model, data)
+    for seed in range(4):
+        game = new_game(data.config, seed).game()
+        game.step([0, 0])
+        assert old.act(game, 0) == new.act(game, 0) and old.act(game, 1) == new.act(game, 1)
+
+
+def test_classifier_cannot_start_actor_critic_training(data, tmp_path):
+    from pyrat_rl.agents.policy_agent import build_policy
+    from pyrat_rl.train.ppo import PPOConfig, config_from_init
+
+    path = sup.save_classifier(sup.make_model("linear", data, seed=0), tmp_path / "lin.pt", data)
+    _, meta = sup.load_classifier(path)
+    with pytest.raises(ValueError, match="classifier"):
+        build_policy(meta)
+    with pytest.raises(ValueError, match="actor-critic"):
+        config_from_init(PPOConfig(init=str(path)))
+
+
+def test_save_checks_the_observation_shape(data, tmp_path):
+    """A model made for other mazes cannot be saved with this data's metadata (it could not be rebuilt)."""
+    model = sup.make_model("linear", (10,), seed=0)
+    with pytest.raises(ValueError, match="observations"):
+        sup.save_classifier(model, tmp_path / "bad.pt", data)
 
 
 def test_settings(monkeypatch, tmp_path):
@@ -166,10 +238,23 @@ def test_settings(monkeypatch, tmp_path):
     try:
         assert sup.setup(0, threads=1).type in ("cpu", "cuda")
         assert torch.get_num_threads() == 1
+        monkeypatch.setenv("PYRAT_THREADS", "2")
+        sup.setup(0)
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(threads)
     text = sup.format_table([{"a": 1, "b": 0.12345}, {"a": 1000, "b": 2.0}])
     assert "1,000" in text and "0.123" in text
+
+
+def test_runs_default_to_the_working_folder(monkeypatch, tmp_path):
+    """Without ``$PYRAT_RUNS``, run data goes to ``runs/notebooks`` in the working folder, never into the package."""
+    monkeypatch.delenv(sup.RUNS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = sup.runs_dir("agents")
+    assert path == tmp_path / "runs" / "notebooks" / "agents" and path.is_dir() and path.is_absolute()
+    monkeypatch.setenv(sup.RUNS_ENV, "elsewhere")      # a relative $PYRAT_RUNS is taken from the working folder
+    assert sup.runs_dir() == tmp_path / "elsewhere"
 
 
 def test_attention_share_against_uniform(data):
@@ -198,9 +283,11 @@ def test_draw_sample_and_saved_agents(data, tmp_path):
         draw_sample(ax, data, int(i))
     plt.close(fig)
     model = sup.make_model("linear", data, seed=0)
-    sup.write_agent_file(sup.save_classifier(model, tmp_path / "lin.pt", data))
+    sup.save_classifier(model, tmp_path / "lin.pt", data)
     (tmp_path / "ppo.zip").write_bytes(b"")
+    (tmp_path / "ppo.pt").write_bytes(b"")       # a .zip comes first
     (tmp_path / "imit.pt").write_bytes(b"")
+    (tmp_path / "notes.py").write_text("")          # Python files are not listed
     found = sup.saved_agents(tmp_path)
     assert list(found) == ["imit", "lin", "ppo"]
-    assert found["lin"].endswith("lin.py") and found["ppo"].endswith("ppo.zip") and found["imit"].endswith("imit.pt")
+    assert found["lin"].endswith("lin.pt") and found["ppo"].endswith("ppo.zip") and found["imit"].endswith("imit.pt")

@@ -33,7 +33,8 @@ def ppo_steps_per_s(policy: str, rollouts: int = 3, threads: int | None = None, 
     As in training, rollouts use ``rollout_threads`` torch threads and updates ``threads`` (None: every
     core); ``rollout_threads=None`` uses ``threads`` throughout.
     """
-    from .imitation import set_threads
+    from pyrat_env.runtime import set_threads
+
     from .ppo import PPOConfig, RolloutThreadsCallback, build_model, make_env
 
     cfg = PPOConfig(policy=policy, seed=seed, eval_games=0, progress=False, threads=threads, **overrides)
@@ -71,8 +72,8 @@ def reference_ppo_steps_per_s(policy: str = "cnn", rollouts: int = 1, threads: i
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from pyrat_env.envs.gym_env import PyRatEnv
+    from pyrat_env.runtime import set_threads
 
-    from .imitation import set_threads
     from .ppo import PPOConfig
 
     cfg = PPOConfig(policy=policy, seed=seed, **overrides)
@@ -100,7 +101,7 @@ def train_benchmarks(quick: bool = False, threads: int | None = None) -> dict:
     every core (or only with ``threads`` when given; with ``quick`` only with every core); the
     headline figure is the best, and ``ppo_steps_per_s_by_threads`` has them all. Rollouts use 1 thread.
     """
-    from pyrat_env.bench import cpu_count
+    from pyrat_env.runtime import cpu_count
 
     from .ppo import PPOConfig
 

@@ -16,9 +16,10 @@
 2. **Split by maze** into train / validation / test (``val_fraction``, ``test_fraction``): no maze is in two
    splits, so the scores measure play on mazes the network never saw.
 3. **Training**: the same SB3 actor-critic policy PPO uses (`pyrat_rl.agents.policy_agent.build_policy`), trained with
-   cross-entropy on the masked logits (illegal actions get MaskablePPO's -1e8) plus ``value_coef`` times the
-   value head's squared error, Adam, early stopping on the validation loss (``patience`` epochs), the best
-   epoch's weights kept. Curves go to TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
+   cross-entropy on the masked logits (illegal actions get ``MASKED_LOGIT``, MaskablePPO's -1e8, the one value
+   used wherever actions are masked) plus ``value_coef`` times the value head's squared error, Adam, early
+   stopping on the validation loss (``patience`` epochs), the best epoch's weights kept. Curves go to
+   TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
 4. **Output**: ``DIR/best.pt`` (portable policy file with metadata: ``pyrat play DIR/best.pt greedy`` and
    ``pyrat train ppo --init DIR/best.pt``), ``DIR/config.json``, ``DIR/metrics.json``.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -39,13 +39,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pyrat_rl.agents.networks import describe, encoder_for, net_kwargs_for
+from pyrat_rl.agents.policy_agent import MASKED_LOGIT
 
 from pyrat_env.agent import Agent, GameContext
-from pyrat_env.bench import cpu_count
 from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
-from pyrat_env.engine import GameBatch, Maze
+from pyrat_env.engine import ROTATED_ACTION, GameBatch, Maze
 from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
 from pyrat_env.mazes import GameConfig, new_game, preset
+from pyrat_env.runtime import machine_info, resolve_device, set_threads
 
 from .selfplay import parse_mix
 
@@ -391,7 +392,7 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
         mask=cat["mask"].reshape(-1, 5).astype(bool), ret=ret)
 
 
-_ROT = np.array([0, 3, 4, 1, 2], dtype=np.int64)
+_ROT = ROTATED_ACTION  # the real action of a rotated view's action (and back)
 
 
 def split_by_maze(data: StateDataset, val_fraction: float, test_fraction: float, seed: int = 0
@@ -417,7 +418,7 @@ def _losses(policy, obs: torch.Tensor, actions: torch.Tensor, masks: torch.Tenso
     """(cross-entropy, value squared error, correct predictions) for a minibatch."""
     features = policy.extract_features(obs, policy.pi_features_extractor)
     latent_pi, latent_vf = policy.mlp_extractor(features)
-    logits = policy.action_net(latent_pi).masked_fill(~masks, -1e8)
+    logits = policy.action_net(latent_pi).masked_fill(~masks, MASKED_LOGIT)
     values = policy.value_net(latent_vf).squeeze(-1)
     ce = F.cross_entropy(logits, actions)
     mse = F.mse_loss(values, returns)
@@ -518,23 +519,6 @@ def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray
     return {"history": history, "best_epoch": best["epoch"], "best_val_loss": best["val_loss"]}
 
 
-def set_threads(threads: int | None) -> int:
-    """Torch intra-op threads: ``threads``, or every core this process may use when None; inter-op threads 1."""
-    n = int(threads) if threads else cpu_count()
-    torch.set_num_threads(max(n, 1))
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass   # already set once in this process
-    return torch.get_num_threads()
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def format_table(rows: dict[str, dict]) -> str:
     """The final table: loss and accuracy per split."""
     lines = [f"{'split':<6} {'samples':>9} {'loss':>8} {'accuracy':>9} {'value mse':>10}"]
@@ -627,7 +611,3 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     print(f"saved {best} ({best.stat().st_size / 1e6:.2f} MB) in {summary['seconds']:.0f} s", flush=True)
     return summary
 
-
-def machine_info() -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-            "processor": platform.processor(), "cpus": cpu_count(), "cuda": torch.cuda.is_available()}

@@ -2,11 +2,11 @@
 
 * `draw_maze` draws a maze with matplotlib (walls, mud, holes, cheese, players) and optionally colours its
   cells by a value per cell (an activation, an attention weight...). It works for any ``Maze``.
-* CNN (`pyrat_rl.train.supervised.ConvPolicyNet`): `first_layer_filters` (the weights ``[filters, 14, 3, 3]``),
+* CNN (`pyrat_rl.agents.networks.ConvPolicyNet`): `first_layer_filters` (the weights ``[filters, 14, 3, 3]``),
   `filter_channel_strength` (how strongly each filter weighs each input plane), `strongest_channels`
   (a table: per filter, the planes it weighs most and with which sign), `filter_responses` (the first
   layer's output maps on one observation), `plot_filters`.
-* Transformer (`pyrat_rl.train.supervised.TransformerPolicyNet`): `attention_maps` runs the model with its blocks
+* Transformer (`pyrat_rl.agents.networks.TransformerPolicyNet`): `attention_maps` runs the model with its blocks
   recording and returns the weights ``[layers, B, heads, T, T]`` (token 0 is the game token, token
   ``1 + cell`` a cell); `attention_from_cell` takes the row of one cell (what that cell attends to) as
   ``[heads, N]`` maps; `plot_attention` draws them over the maze; `attention_share` measures how much of

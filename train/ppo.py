@@ -35,8 +35,8 @@ from pyrat_rl.agents.networks import NETWORKS, describe, encoder_for, net_kwargs
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from pyrat_env.encoders import DEFAULT_HORIZON
+from pyrat_env.runtime import machine_info, resolve_device, set_threads
 
-from .imitation import machine_info, resolve_device, set_threads
 from .selfplay import SELF, OpponentPool, parse_mix
 
 
@@ -147,11 +147,13 @@ def build_model(cfg: PPOConfig, env, device: torch.device):
 
 def config_from_init(cfg: PPOConfig) -> tuple[PPOConfig, dict, dict]:
     """The config with the network settings of ``cfg.init``'s checkpoint, its metadata and its weights."""
-    from pyrat_rl.agents.policy_agent import load_checkpoint
+    from pyrat_rl.agents.policy_agent import ACTOR_CRITIC, head_of, load_checkpoint
 
     meta, state = load_checkpoint(cfg.init)
     if isinstance(state, bytes):
         raise ValueError(f"--init needs a .pt or .zip checkpoint, not {cfg.init}")
+    if head_of(meta) != ACTOR_CRITIC:
+        raise ValueError(f"--init needs an actor-critic checkpoint (PPO, imitation), not a {head_of(meta)}: {cfg.init}")
     if cfg.policy != meta["policy"]:
         print(f"--init: using the checkpoint's network {meta['policy']!r} (not {cfg.policy!r})", flush=True)
     cfg = replace(cfg, policy=meta["policy"], net_kwargs=meta.get("net_kwargs"), net_arch=meta.get("net_arch"))

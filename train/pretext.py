@@ -2,7 +2,7 @@
 
 A *pretext task* needs no expert: its labels come from the input itself. Here some cells of the maze are
 hidden (their content replaced by a learned mask embedding, their position kept) and a transformer
-(`pyrat_rl.train.supervised.TransformerPolicyNet`) learns to predict what they hold: the four walls, whether each
+(`pyrat_rl.agents.networks.TransformerPolicyNet`) learns to predict what they hold: the four walls, whether each
 move crosses mud, and whether the cell is a hole (`TARGETS`, the maze channels of ``pyrat_env.encoders``).
 To do well it must learn how mazes are built (a wall seen from one side is a wall from the other, the
 border is closed, holes come in clusters, mud sits on passages) from any number of unlabelled mazes.
@@ -32,9 +32,10 @@ from torch import nn
 
 from pyrat_env.encoders import CELL_CHANNELS, N_STATIC
 from pyrat_env.mazes import GameConfig
+from pyrat_env.runtime import resolve_device
 
 from .imitation import split_by_maze
-from .supervised import ExpertData, History, expert_data, make_model, resolve_device
+from .supervised import ExpertData, History, expert_data, make_model
 
 TARGETS: tuple[str, ...] = CELL_CHANNELS[:N_STATIC]       # walls N/E/S/W, mud N/E/S/W, hole
 GROUPS: dict[str, slice] = {"walls": slice(0, 4), "mud": slice(4, 8), "hole": slice(8, 9)}

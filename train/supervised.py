@@ -3,9 +3,11 @@
 The notebooks teach the fundamentals on one task: *predict the expert's move* from the game state. This
 module holds everything they need beyond a few lines, so that a notebook cell reads like the lesson:
 
-* **Settings** (`setup`, `quick_mode`, `by_mode`, `seed_everything`, `resolve_device`, `runs_dir`): ``PYRAT_QUICK=1``
+* **Settings** (`setup`, `quick_mode`, `by_mode`, `seed_everything`, `runs_dir`): ``PYRAT_QUICK=1``
   shrinks data and steps so that a notebook runs in seconds (the tests do that); the device is ``cuda``
-  when there is one. Nothing here holds random state at module level: every function takes a seed.
+  when there is one and torch's threads are set by ``pyrat_env.runtime`` (the one module for threads,
+  device and CPU count). What the notebooks write goes to ``$PYRAT_RUNS``, by default ``runs/notebooks``
+  in the working folder. Nothing here holds random state at module level: every function takes a seed.
 * **Data** (`expert_data` -> `ExpertData`): the expert plays games (``pyrat_rl.train.imitation.generate_dataset``,
   every game of a chunk stepped at once); each turn the expert decides gives a sample (state, expert
   action, legal-action mask). Samples are split into train / validation / test **by maze**: a maze and
@@ -13,19 +15,23 @@ module holds everything they need beyond a few lines, so that a notebook cell re
   training. Observations are made on demand by the project's encoders (``flat`` for linear models and
   MLPs, ``planes`` for CNNs, ``tokens`` for transformers) and cached as tensors when they fit
   (`ExpertData.source`).
-* **Models** (`make_model`): ``linear`` (`LinearPolicyNet`, multinomial logistic regression), ``mlp``
+* **Models** (`make_model`): the classifiers of ``pyrat_rl.agents.networks`` (`CLASSIFIERS`, the project's
+  one network module): ``linear`` (`LinearPolicyNet`, multinomial logistic regression), ``mlp``
   (`MlpPolicyNet`, with dropout and batch-norm options), ``cnn`` (`ConvPolicyNet`, full-resolution
   convolutions read at the player's cell), ``transformer`` (`TransformerPolicyNet`, one token per cell,
   self-attention that can record its attention maps). Each maps an observation to 5 action logits and
   remembers how to rebuild itself (``model.spec``).
-* **Training** (`fit`): masked cross-entropy (illegal moves never count), AdamW with optional weight decay,
-  per-epoch curves of loss and accuracy on train and validation (train measured in evaluation mode, so
-  dropout does not blur the comparison), best-validation weights kept. `evaluate` scores any split;
-  the test split is for the final report only. `plot_curves` and `format_table` show the results.
-* **Playing** (`as_agent`, `save_classifier`, `load_classifier`, `ClassifierAgent`, `write_agent_file`,
-  `saved_agents`): a trained classifier is a `pyrat_rl.agents.policy_agent.PolicyAgent` (it sees the game as the
-  dataset did), can be saved, and an agent file written next to the checkpoint makes it a spec for
-  ``pyrat play`` and tournaments (``runs/.../cnn.py``); `saved_agents` lists what the notebooks saved.
+* **Training** (`fit`): masked cross-entropy (illegal moves never count: they get
+  ``pyrat_rl.agents.policy_agent.MASKED_LOGIT``, the value used wherever actions are masked), AdamW with
+  optional weight decay, per-epoch curves of loss and accuracy on train and validation (train measured in
+  evaluation mode, so dropout does not blur the comparison), best-validation weights kept. `evaluate`
+  scores any split; the test split is for the final report only. `plot_curves` and `format_table` show
+  the results.
+* **Playing** (`as_agent`, `save_classifier`, `load_classifier`, `saved_agents`): a trained classifier is a
+  `pyrat_rl.agents.policy_agent.PolicyAgent` (it sees the game as the dataset did). `save_classifier` writes
+  the project's one checkpoint format (``pyrat-policy/2``, head ``classifier``), so the saved ``NAME.pt`` is
+  itself an agent spec for ``pyrat play NAME.pt greedy`` and tournaments, loaded by
+  ``pyrat_rl.agents.policy_agent.load_agent`` like any policy; `saved_agents` lists what the notebooks saved.
 """
 
 from __future__ import annotations
@@ -38,27 +44,25 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pyrat_rl.agents.networks import CLASSIFIERS, count_parameters, make_classifier
+from pyrat_rl.agents.policy_agent import MASKED_LOGIT
 from torch import nn
 
-from pyrat_env.agent import Agent, GameContext
-from pyrat_env.encoders import CH_SELF, N_CELL, N_GLOBAL, Encoder, make_encoder
-from pyrat_env.engine import Game, GameBatch
+from pyrat_env.encoders import Encoder, make_encoder
 from pyrat_env.envs.gym_env import default_max_turns
 from pyrat_env.mazes import GameConfig, preset
+from pyrat_env.runtime import env_threads, resolve_device, set_threads
 
 from .imitation import DatasetEncoder, StateDataset, generate_dataset, split_by_maze
 
 QUICK_ENV = "PYRAT_QUICK"
 RUNS_ENV = "PYRAT_RUNS"
-THREADS_ENV = "PYRAT_THREADS"
 SPLITS = ("train", "val", "test")
-CLASSIFIER_FORMAT = "pyrat-classifier/1"
-MASKED = -1e9          # logit given to illegal actions
 
 
 # -- settings ------------------------------------------------------------------------------------------------
@@ -75,12 +79,12 @@ def by_mode(quick: Any, full: Any) -> Any:
 def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     """Seed everything and choose torch's CPU threads; returns the device (``cuda`` when available).
 
-    Threads: ``threads``, else ``$PYRAT_THREADS``, else 1 in quick mode (small models on a shared machine
-    run faster on one thread than on threads that wait for each other), else every core.
+    Threads (`pyrat_env.runtime.set_threads`): ``threads``, else ``$PYRAT_THREADS``, else 1 in quick mode
+    (small models on a shared machine run faster on one thread than on threads that wait for each other),
+    else every core this process may use.
     """
     seed_everything(seed)
-    n = threads or int(os.environ.get(THREADS_ENV, "0") or 0) or (1 if quick_mode() else (os.cpu_count() or 1))
-    torch.set_num_threads(max(int(n), 1))
+    set_threads(threads or env_threads() or (1 if quick_mode() else None))
     return resolve_device("auto")
 
 
@@ -91,18 +95,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: ``cuda`` when available, else ``cpu``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+def runs_root() -> Path:
+    """Where the notebooks write: ``$PYRAT_RUNS``, else ``runs/notebooks`` in the working folder (absolute).
+
+    Never a folder inside the installed package: run data belongs to the user's working folder. Absolute,
+    so that the paths handed to other processes (tournament players) do not depend on their folder.
+    """
+    base = os.environ.get(RUNS_ENV, "").strip()
+    return (Path(base).expanduser() if base else Path("runs") / "notebooks").absolute()
 
 
 def runs_dir(*parts: str) -> Path:
-    """A folder for what the notebooks write (``$PYRAT_RUNS``, default ``<repo>/runs/notebooks``), created."""
-    base = os.environ.get(RUNS_ENV)
-    root = Path(base) if base else Path(__file__).resolve().parents[1] / "runs" / "notebooks"
-    path = root.joinpath(*parts)
+    """A folder under `runs_root` (``runs_dir("agents")``...), created."""
+    path = runs_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -236,209 +241,26 @@ def expert_data(expert: str = "greedy", opponents: str = "greedy:1,random:1", ga
 
 
 # -- models --------------------------------------------------------------------------------------------------
-class LinearPolicyNet(nn.Module):
-    """Multinomial logistic regression: one weight per (input feature, action), then softmax."""
-
-    def __init__(self, obs_shape: Sequence[int]) -> None:
-        super().__init__()
-        self.linear = nn.Linear(int(math.prod(obs_shape)), 5)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.linear(obs.flatten(1))
-
-
-class MlpPolicyNet(nn.Module):
-    """Fully connected layers: ``Linear -> [BatchNorm] -> ReLU -> [Dropout]`` per hidden size, then 5 logits."""
-
-    def __init__(self, obs_shape: Sequence[int], hidden: Sequence[int] = (256, 256), dropout: float = 0.0,
-                 batchnorm: bool = False) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        n_in = int(math.prod(obs_shape))
-        for h in hidden:
-            layers.append(nn.Linear(n_in, int(h)))
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(int(h)))
-            layers.append(nn.ReLU())
-            if dropout > 0:
-                layers.append(nn.Dropout(float(dropout)))
-            n_in = int(h)
-        layers.append(nn.Linear(n_in, 5))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs)
-
-
-class ConvPolicyNet(nn.Module):
-    """Convolutions over the maze at full resolution, read where the player stands.
-
-    ``planes`` observations ``[18, H, W]``: the 14 cell planes go through ``layers`` padded 3x3 convolutions
-    (``channels`` each, optional batch norm and dropout): the same small filters slide over every cell,
-    so a wall pattern is recognised wherever it is. The last feature map is read at the acting player's
-    cell (through the ``self`` plane) and max-pooled over the maze; with the 4 global features (scores,
-    cheese left, turn) they feed a small head that gives 5 logits. A cell's feature sees ``2 * layers + 1``
-    cells across (its receptive field); the pooled features see the whole maze.
-    """
-
-    def __init__(self, obs_shape: Sequence[int], channels: int = 32, layers: int = 5, hidden: int = 64,
-                 dropout: float = 0.0, batchnorm: bool = False) -> None:
-        super().__init__()
-        if int(obs_shape[0]) != N_CELL + N_GLOBAL:
-            raise ValueError(f"ConvPolicyNet reads {N_CELL + N_GLOBAL} planes, got {obs_shape[0]}")
-        convs: list[nn.Module] = []
-        c_in = N_CELL
-        for _ in range(int(layers)):
-            convs.append(nn.Conv2d(c_in, int(channels), 3, padding=1))
-            if batchnorm:
-                convs.append(nn.BatchNorm2d(int(channels)))
-            convs.append(nn.ReLU())
-            c_in = int(channels)
-        self.convs = nn.Sequential(*convs)
-        head: list[nn.Module] = [nn.Linear(2 * c_in + N_GLOBAL, int(hidden)), nn.ReLU()]
-        if dropout > 0:
-            head.append(nn.Dropout(float(dropout)))
-        head.append(nn.Linear(int(hidden), 5))
-        self.head = nn.Sequential(*head)
-
-    @property
-    def first_layer(self) -> nn.Conv2d:
-        return self.convs[0]
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = self.convs(obs[:, :N_CELL])
-        me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))
-        pooled = x.amax(dim=(2, 3))
-        glob = obs[:, N_CELL:, 0, 0]
-        return self.head(torch.cat([me, pooled, glob], dim=1))
-
-
-class AttentionBlock(nn.Module):
-    """A pre-norm transformer layer: multi-head self-attention, then a feed-forward network, each residual.
-
-    Attention weights are ``softmax(Q K^T / sqrt(d_head))`` over the T tokens, per head; each token's output
-    is the weighted mean of the values ``V``. With ``record = True`` that is computed as written and the
-    weights ``[B, heads, T, T]`` stay in ``attention``; otherwise torch's fused
-    ``scaled_dot_product_attention`` computes the same thing faster.
-    """
-
-    def __init__(self, d_model: int, heads: int, ff: int, dropout: float = 0.0) -> None:
-        super().__init__()
-        if d_model % heads:
-            raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
-        self.heads, self.d_head = int(heads), int(d_model) // int(heads)
-        self.norm1 = nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out = nn.Linear(d_model, d_model)
-        self.norm2 = nn.LayerNorm(d_model)
-        self.ff = nn.Sequential(nn.Linear(d_model, ff), nn.ReLU(), nn.Linear(ff, d_model))
-        self.drop = nn.Dropout(float(dropout))
-        self.record = False
-        self.attention: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, self.d_head).permute(2, 0, 3, 1, 4)
-        if self.record:
-            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.d_head), dim=-1)   # [B, heads, T, T]
-            self.attention = weights.detach()
-            mixed = self.drop(weights) @ v
-        else:       # the same computation, fused by torch (faster, and it never stores the T x T weights)
-            mixed = F.scaled_dot_product_attention(q, k, v, dropout_p=self.drop.p if self.training else 0.0)
-        mixed = mixed.transpose(1, 2).reshape(b, t, d)
-        x = x + self.drop(self.out(mixed))
-        return x + self.drop(self.ff(self.norm2(x)))
-
-
-class TransformerPolicyNet(nn.Module):
-    """Self-attention over the cells of the maze: one token per cell, plus one token for the game.
-
-    ``tokens`` observations ``[N, 20]``: a cell's 14 channels are embedded linearly (its *content*); its
-    position (row and column, and sines and cosines of them at ``n_freq`` frequencies) is embedded and
-    added, unless ``positions=False`` (then the cells form a set: attention alone cannot tell where a cell
-    is). A first token carries the 4 global features. ``layers`` `AttentionBlock` s follow; the logits come
-    from the game token and the acting player's cell token. ``tokens(obs, cell_mask)`` gives every output
-    token; cells where ``cell_mask`` is True get a learned *mask* embedding instead of their content (the
-    masked-cell pretext task of `pyrat_rl.train.pretext`).
-    """
-
-    def __init__(self, obs_shape: Sequence[int], d_model: int = 32, heads: int = 4, layers: int = 2, ff: int = 64,
-                 dropout: float = 0.0, positions: bool = True, n_freq: int = 4) -> None:
-        super().__init__()
-        if int(obs_shape[-1]) != N_CELL + 2 + N_GLOBAL:
-            raise ValueError(f"TransformerPolicyNet reads tokens of {N_CELL + 2 + N_GLOBAL} features, got {obs_shape}")
-        self.d_model, self.positions = int(d_model), bool(positions)
-        self.register_buffer("freqs", math.pi * torch.arange(1, int(n_freq) + 1, dtype=torch.float32),
-                             persistent=False)
-        self.content = nn.Linear(N_CELL, self.d_model)
-        self.position = nn.Linear(2 + 4 * int(n_freq), self.d_model)
-        self.game = nn.Linear(N_GLOBAL, self.d_model)
-        self.mask_token = nn.Parameter(torch.zeros(self.d_model))
-        self.blocks = nn.ModuleList(AttentionBlock(self.d_model, heads, ff, dropout) for _ in range(int(layers)))
-        self.norm = nn.LayerNorm(self.d_model)
-        self.head = nn.Linear(2 * self.d_model, 5)
-
-    def embed(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
-        content = self.content(obs[..., :N_CELL])
-        if cell_mask is not None:
-            content = torch.where(cell_mask[..., None], self.mask_token.expand_as(content), content)
-        x = content
-        if self.positions:
-            rc = obs[..., N_CELL:N_CELL + 2]
-            angles = rc[..., None] * self.freqs
-            pos = torch.cat([rc, angles.sin().flatten(2), angles.cos().flatten(2)], dim=-1)
-            x = x + self.position(pos)
-        game = self.game(obs[:, :1, N_CELL + 2:])
-        return torch.cat([game, x], dim=1)
-
-    def tokens(self, obs: torch.Tensor, cell_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Output tokens ``[B, N + 1, d_model]``: the game token first, then the cells in index order."""
-        x = self.embed(obs, cell_mask)
-        for block in self.blocks:
-            x = block(x)
-        return self.norm(x)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = self.tokens(obs)
-        me = (x[:, 1:] * obs[..., CH_SELF:CH_SELF + 1]).sum(dim=1)
-        return self.head(torch.cat([x[:, 0], me], dim=1))
-
-
-MODELS: dict[str, type[nn.Module]] = {"linear": LinearPolicyNet, "mlp": MlpPolicyNet, "cnn": ConvPolicyNet,
-                                      "transformer": TransformerPolicyNet}
+ENCODER_OF = {kind: encoder for kind, (_, encoder) in CLASSIFIERS.items()}
 
 
 def make_model(kind: str, obs_shape: Sequence[int] | ExpertData, seed: int | None = None, **kwargs) -> nn.Module:
     """A fresh classifier ``kind`` (``linear``, ``mlp``, ``cnn``, ``transformer``) for observations of ``obs_shape``.
 
     ``obs_shape`` may be an `ExpertData` (the shape of its encoder for that kind). ``seed`` seeds the initial
-    weights. The model gets ``spec`` (kind, shape, options: enough to rebuild it) and ``encoder_name``.
+    weights. The model (``pyrat_rl.agents.networks.make_classifier``) gets ``spec`` (kind, shape, options: enough
+    to rebuild it) and ``encoder_name``.
     """
-    if kind not in MODELS:
-        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
-    encoder_name = ENCODER_OF[kind]
-    shape = obs_shape.obs_shape(encoder_name) if isinstance(obs_shape, ExpertData) else tuple(obs_shape)
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = MODELS[kind](shape, **kwargs)
-    model.spec = {"kind": kind, "obs_shape": [int(s) for s in shape], "kwargs": _plain(kwargs)}
-    model.encoder_name = encoder_name
-    return model
-
-
-def _plain(kwargs: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if kind not in CLASSIFIERS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(CLASSIFIERS)}")
+    shape = obs_shape.obs_shape(ENCODER_OF[kind]) if isinstance(obs_shape, ExpertData) else tuple(obs_shape)
+    return make_classifier(kind, shape, seed=seed, **kwargs)
 
 
 # -- training ------------------------------------------------------------------------------------------------
 def masked_logits(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Illegal actions get a logit of -1e9: they have no probability and never count as a prediction."""
-    return logits.masked_fill(~mask, MASKED)
+    """Illegal actions get ``MASKED_LOGIT`` (-1e8): they have no probability and never count as a prediction."""
+    return logits.masked_fill(~mask, MASKED_LOGIT)
 
 
 @torch.no_grad()
@@ -623,125 +445,74 @@ def result_row(name: str, model: nn.Module, hist: History, data: ExpertData, tes
 # -- playing -----------------------------------------------------------------------------------------------
 def classifier_meta(model: nn.Module, data_or_config: ExpertData | GameConfig, max_turns: int | None = None,
                     name: str = "") -> dict:
-    """Checkpoint-style metadata (``pyrat_rl.agents.policy_agent.make_meta``): encoder, game config, rotation, masks."""
-    from pyrat_rl.agents.policy_agent import make_meta
+    """Checkpoint metadata (``pyrat_rl.agents.policy_agent.make_meta``, head ``classifier``): the classifier's kind
+    and options, its encoder, the game config and turn limit of its data, rotation and masks as the data had."""
+    from pyrat_rl.agents.policy_agent import CLASSIFIER, make_meta
 
     if isinstance(data_or_config, ExpertData):
         cfg, limit = data_or_config.config, data_or_config.max_turns
         extra = {"expert": data_or_config.expert}
     else:
         cfg, limit, extra = data_or_config, int(max_turns or default_max_turns(data_or_config)), {}
-    return make_meta(f"supervised-{model.spec['kind']}", model.spec["kwargs"], {}, model.encoder_name,
-                     {"horizon": int(limit)}, cfg, rotate="auto", masks=True, algorithm="supervised",
-                     max_turns=int(limit), name=name, classifier=model.spec, **extra)
-
-
-def _logits_fn(model: nn.Module):
-    device = next(model.parameters()).device
-
-    def fn(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(torch.as_tensor(obs, device=device)).cpu().numpy()
-
-    return fn
+    kind = model.spec["kind"]
+    return make_meta(kind, model.spec["kwargs"], {}, model.encoder_name, {"horizon": int(limit)}, cfg, rotate="auto",
+                     masks=True, algorithm="supervised", head=CLASSIFIER, max_turns=int(limit), name=name,
+                     description=f"{kind} classifier trained on expert moves", **extra)
 
 
 def as_agent(model: nn.Module, data_or_config: ExpertData | GameConfig, name: str = "classifier",
              deterministic: bool = True, max_turns: int | None = None):
     """The classifier as a player (`pyrat_rl.agents.policy_agent.PolicyAgent`): it plays its most likely legal move."""
-    from pyrat_rl.agents.policy_agent import PolicyAgent
+    from pyrat_rl.agents.policy_agent import agent_from_policy
 
     model.eval()
-    meta = classifier_meta(model, data_or_config, max_turns, name)
-    return PolicyAgent(_logits_fn(model), meta, name=name, deterministic=deterministic,
-                       description=f"{model.spec['kind']} classifier trained on expert moves")
+    return agent_from_policy(model, classifier_meta(model, data_or_config, max_turns, name), name=name,
+                             deterministic=deterministic)
 
 
 def save_classifier(model: nn.Module, path: str | Path, data_or_config: ExpertData | GameConfig,
                     name: str | None = None, max_turns: int | None = None) -> Path:
-    """Write ``{format, spec, meta, state_dict}`` with ``torch.save`` (weights on the CPU)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = classifier_meta(model, data_or_config, max_turns, name or path.stem)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": CLASSIFIER_FORMAT, "spec": model.spec, "meta": meta, "state_dict": state}, path)
-    return path
+    """Write the checkpoint ``path`` (``.pt``, weights on the CPU, and its metadata as ``.json`` beside it).
+
+    The file is the project's one checkpoint format (`pyrat_rl.agents.policy_agent.save_policy`): an agent spec
+    for ``pyrat play`` and tournaments as it is.
+    """
+    from pyrat_rl.agents.policy_agent import meta_config, meta_encoder, save_policy
+
+    meta = classifier_meta(model, data_or_config, max_turns, name or Path(path).stem)
+    cfg = meta_config(meta)
+    expected = list(meta_encoder(meta).shape(cfg.width, cfg.height))
+    if list(model.spec["obs_shape"]) != expected:
+        raise ValueError(f"the model reads observations {model.spec['obs_shape']}, but its encoder gives {expected} "
+                         f"on the {cfg.width} x {cfg.height} mazes of the data it is saved with")
+    return save_policy(path, model, meta)
 
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """``(model, meta)`` from a file written by `save_classifier`."""
-    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or blob.get("format") != CLASSIFIER_FORMAT:
-        raise ValueError(f"{path}: not a {CLASSIFIER_FORMAT} file")
-    spec = blob["spec"]
-    model = make_model(spec["kind"], spec["obs_shape"], **spec["kwargs"])
-    model.load_state_dict(blob["state_dict"])
-    model.to(resolve_device(device)).eval()
-    return model, blob["meta"]
+    """``(model, meta)`` of a classifier checkpoint (read by `pyrat_rl.agents.policy_agent.load_policy`, the one
+    loader), in evaluation mode."""
+    from pyrat_rl.agents.policy_agent import CLASSIFIER, head_of, load_policy
+
+    meta, model = load_policy(path, device=str(resolve_device(device)))
+    if head_of(meta) != CLASSIFIER:
+        raise ValueError(f"{path}: a {head_of(meta)} checkpoint, not a classifier (play it with load_agent)")
+    return model, meta
 
 
-class ClassifierAgent(Agent):
-    """An agent playing a saved classifier; subclasses set ``checkpoint`` (see `write_agent_file`)."""
-
-    kind = "neural"
-    checkpoint: ClassVar[str | Path | None] = None
-
-    def __init__(self, checkpoint: str | Path | None = None, deterministic: bool = True) -> None:
-        super().__init__()
-        path = checkpoint or self.checkpoint
-        if path is None:
-            raise ValueError("ClassifierAgent needs a checkpoint")
-        from pyrat_rl.agents.policy_agent import PolicyAgent
-
-        model, meta = load_classifier(path)
-        self.name = meta.get("name") or Path(path).stem
-        self.description = f"{meta['classifier']['kind']} classifier ({Path(path).name})"
-        self._inner = PolicyAgent(_logits_fn(model), meta, name=self.name, deterministic=deterministic)
-
-    def start(self, ctx: GameContext) -> None:
-        super().start(ctx)
-        self._inner.start(ctx)
-
-    def act(self, game: Game, seat: int) -> int:
-        return self._inner.act(game, seat)
-
-    def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
-        self._inner.rng = self.rng
-        return self._inner.act_batch(batch, seat)
-
-
-_AGENT_FILE = '''"""PyRat agent: the classifier saved in {pt} (written by pyrat_rl.train.supervised.write_agent_file)."""
-
-from pathlib import Path
-
-from pyrat_rl.train.supervised import ClassifierAgent
-
-
-class {cls}(ClassifierAgent):
-    name = "{name}"
-    checkpoint = Path(__file__).with_name("{pt}")
-'''
-
-
-def write_agent_file(checkpoint: str | Path, class_name: str = "SavedClassifier") -> Path:
-    """Write ``NAME.py`` next to ``NAME.pt``: an agent spec for ``pyrat play`` and tournaments."""
-    checkpoint = Path(checkpoint)
-    path = checkpoint.with_suffix(".py")
-    path.write_text(_AGENT_FILE.format(pt=checkpoint.name, cls=class_name, name=checkpoint.stem))
-    return path
+CHECKPOINT_SUFFIXES = (".zip", ".pt", ".onnx")
 
 
 def saved_agents(folder: str | Path | None = None) -> dict[str, str]:
     """The players the notebooks saved in ``folder`` (default ``runs_dir("agents")``), as ``{name: spec}``.
 
-    One entry per file stem: an agent file ``NAME.py`` (a saved classifier) first, else a checkpoint
-    ``NAME.zip`` or ``NAME.pt`` (PPO and imitation policies). Sorted by name.
+    One entry per file stem: the checkpoint ``NAME.zip`` (PPO), else ``NAME.pt`` (classifiers, imitation
+    policies), else ``NAME.onnx``. Each is an agent spec as it is. Sorted by name.
     """
     folder = Path(folder) if folder is not None else runs_dir("agents")
     out: dict[str, str] = {}
     if folder.is_dir():
-        for stem in sorted({p.stem for p in folder.iterdir() if p.suffix in (".py", ".zip", ".pt")}):
-            for suffix in (".py", ".zip", ".pt"):
+        for stem in sorted({p.stem for p in folder.iterdir() if p.suffix in CHECKPOINT_SUFFIXES}):
+            for suffix in CHECKPOINT_SUFFIXES:
                 if (folder / f"{stem}{suffix}").is_file():
                     out[stem] = str(folder / f"{stem}{suffix}")
                     break
