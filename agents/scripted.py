@@ -2,8 +2,8 @@
 
 Each plays one game through ``act`` and many games at once through ``act_batch`` (used by the
 vector environment's opponent and by dataset building): array code over a `GameBatch` for
-``random`` and ``greedy`` (a compiled kernel that searches a new target only when the old one is
-gone or the player strayed); for the planning experts, ``act`` per game with per-game state.
+``random`` and ``greedy`` (a compiled kernel, `pyrat_rl.agents.greedy_kernel`, that searches a new target
+only when the old one is gone or the player strayed); for the planning experts, ``act`` per game with per-game state.
 
 * ``random``: a uniform move among the open directions.
 * ``greedy``: the nearest cheese by travel time (mud counted), by a fastest path.
@@ -134,9 +134,9 @@ class GreedyAgent(Agent):
         return best_a
 
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
-        kernels = _accel.kernels()
+        kernels = _accel.kernels("pyrat_rl.agents.greedy_kernel")
         if kernels is not None and not batch._unpackable:
-            # Per (batch, seat): each slot's target and the times to it (see `_kernels.greedy_lazy`). Every slot
+            # Per (batch, seat): each slot's target and the times to it (see `greedy_kernel.greedy_lazy`). Every slot
             # checks its game id, so a stale or shared entry can only cost a search, never change a move.
             key = (id(batch), seat)
             entry = self._lazy.get(key)

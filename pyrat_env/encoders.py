@@ -6,7 +6,8 @@ seat. With ``rotate=True`` the view is also turned by 180 degrees: view cell ``j
 ``N - 1 - j`` and every direction is reversed (north <-> south, east <-> west). The environments
 rotate the second seat's view on symmetric mazes, so that both seats of a symmetric position get the
 same observation, and they map the policy's action back with `ROTATED_ACTION` (the policy acts in its
-own frame). `view_action_to_real` / `real_action_to_view` do that mapping (it is its own inverse).
+own frame; the table is the engine's, importable from here too). `view_action_to_real` /
+`real_action_to_view` do that mapping (it is its own inverse).
 
 All three encoders share the same per-cell channels and global features (all values in ``[0, 1]``):
 
@@ -57,7 +58,7 @@ Each encoder works three ways: ``encode(game, seat, rotate)`` builds one observa
 then updates only what changed at each ``update(game)`` (the single environments use it); and
 ``batch(batch_size, width, height, player)`` gives a `BatchEncoding` that encodes every game of a
 `GameBatch` in a few vectorised operations (the vector environment uses it); for the three encoders
-above it runs compiled kernels (``pyrat_env._kernels``, numba) that write the same values in one pass.
+above it runs compiled kernels (``pyrat_env.kernels.encoders``, numba) that write the same values in one pass.
 Encoders support one or two players. This module imports numpy only; ``space()`` imports
 ``gymnasium.spaces`` when called, and `BatchEncoding` loads numba on first use.
 """
@@ -71,7 +72,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _accel
-from .engine import Game, GameBatch, Maze
+from .engine import ROTATED_ACTION, ROTATED_ACTION_TUPLE, Game, GameBatch, Maze
 
 CELL_CHANNELS: tuple[str, ...] = (
     "wall_north", "wall_east", "wall_south", "wall_west",
@@ -86,16 +87,15 @@ CH_CHEESE, CH_SELF, CH_OPP, CH_SELF_MUD, CH_OPP_MUD = 9, 10, 11, 12, 13
 MUD_SCALE = 10.0
 DEFAULT_HORIZON = 1000
 
-# The real action for each action of a rotated view (north <-> south, east <-> west); its own inverse.
-ROTATED_ACTION = np.array([0, 3, 4, 1, 2], dtype=np.int64)
-_ROTATED_ACTION_LIST = (0, 3, 4, 1, 2)
-# Static channels of a rotated view, taken from the real channels: directions reversed.
-_ROTATED_STATIC = [2, 3, 0, 1, 6, 7, 4, 5, 8]
+# Static channels of a rotated view, taken from the real channels: directions reversed as actions are
+# (wall channels 0-3 and mud channels 4-7 follow the actions north..west), the hole channel kept.
+_ROTATED_STATIC = [ROTATED_ACTION_TUPLE[1 + d] - 1 for d in range(4)] + [
+    4 + ROTATED_ACTION_TUPLE[1 + d] - 1 for d in range(4)] + [8]
 
 
 def view_action_to_real(action: int, rotate: bool) -> int:
     """The real action for an action chosen in a (possibly rotated) view."""
-    return _ROTATED_ACTION_LIST[action] if rotate else int(action)
+    return ROTATED_ACTION_TUPLE[action] if rotate else int(action)
 
 
 real_action_to_view = view_action_to_real  # the mapping is an involution
@@ -470,7 +470,7 @@ class BatchEncoding:
         _check_players(batch.n_players)
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         rot = np.broadcast_to(np.asarray(rotate, dtype=bool), rows.shape)
-        kernels = _accel.kernels() if self._layout is not None else None
+        kernels = _accel.kernels("encoders") if self._layout is not None else None
         if kernels is not None:
             # Static channels of a new maze written straight into the slot (no template built for a fresh maze).
             base, blank = self._layout[0], self._layout[4]
@@ -489,7 +489,7 @@ class BatchEncoding:
 
     def encode(self, batch: GameBatch, rows: np.ndarray | None = None) -> np.ndarray:
         """Fresh observations ``[B, ...]`` of every game (or ``[len(rows), ...]`` of the given rows)."""
-        kernels = _accel.kernels() if self._layout is not None else None
+        kernels = _accel.kernels("encoders") if self._layout is not None else None
         if kernels is not None:
             return self._encode_kernel(kernels, batch, rows)
         return self._encode_numpy(batch, rows)

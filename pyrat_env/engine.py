@@ -1,8 +1,9 @@
 """The PyRat rules: mazes as arrays, one game (`Game`) and many games at once (`GameBatch`).
 
-This module is the only place the rules of the game live (see ``../shared/pyrat-rules.md`` and the
-README). It imports numpy alone: no torch, pygame or gymnasium. `GameBatch.step` loads numba's compiled
-kernel (``pyrat_env._kernels``) on its first call, through ``pyrat_env._accel``.
+This module is the only place the rules of the game live (see ``docs/rules.md`` and the
+README), with their compiled twin for batches (``pyrat_env.kernels.rules``). It imports numpy alone: no torch,
+pygame or gymnasium. `GameBatch.step` loads numba's compiled kernel on its first call, through
+``pyrat_env._accel``.
 
 Conventions, stated once for the whole project:
 
@@ -13,11 +14,17 @@ Conventions, stated once for the whole project:
   the first turn in which players are asked for an action.
 * A player in mud is not asked: its action is ignored until it reaches the mud's target cell.
 * Scores are floats, accumulated as the official game does (``+= 1 / k`` for a cheese shared by k).
+  They are compared rounded to 5 decimals, and only here: `round_score`, `compare_scores` (and their
+  array twins) are what every other module uses to rank, compare or show scores.
+* A view turned by 180 degrees (cell ``i`` <-> ``N - 1 - i``) turns each action into its opposite:
+  `ROTATED_ACTION` maps them (the one table the encoders, envs and agents use).
 * ``max_turns`` counts move turns (turn 1 to turn T); reaching it truncates the game.
 
 `Game` steps one game with plain Python scalars (the fastest way for a single game); `GameBatch`
-holds B games in arrays and steps all of them in one vectorised call. The tests check that both
-give the same states, and that both reproduce the official games recorded by pyrat-game.
+holds B games in arrays and steps all of them in one call of the compiled kernel, or, without it (``PYRAT_KERNELS=0``,
+or a mud weight above 255), game by game with `Game`'s own rules (`_move_players`, `_eat_cheese`, `_end_rules`).
+The tests check that both give the same states (against an independent numpy oracle too), and that both
+reproduce the official games recorded by pyrat-game.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ ACTION_INDEX: dict[str, int] = {name: i for i, name in enumerate(ACTION_NAMES)}
 ACTION_DROW: tuple[int, ...] = (0, -1, 0, 1, 0)
 ACTION_DCOL: tuple[int, ...] = (0, 0, 1, 0, -1)
 OPPOSITE_ACTION: tuple[int, ...] = (NOTHING, SOUTH, WEST, NORTH, EAST)
+# A 180-degree turn of the maze turns every move into its opposite: for an action chosen in a rotated view,
+# the real action (and back: the table is its own inverse). The tuple for one action at a time (indexing a
+# tuple is the cheapest), the read-only array to map arrays of actions.
+ROTATED_ACTION_TUPLE: tuple[int, ...] = OPPOSITE_ACTION
+ROTATED_ACTION: np.ndarray = np.array(ROTATED_ACTION_TUPLE, dtype=np.int64)
+ROTATED_ACTION.flags.writeable = False
 
 
 class MazeError(ValueError):
@@ -289,6 +302,40 @@ def team_indices(teams: Sequence) -> tuple[np.ndarray, int]:
     return np.asarray(idx, dtype=np.int32), len(order)
 
 
+def round_score(score: float) -> float:
+    """A (team) score as the rules compare it: rounded to 5 decimals, by numpy's rule for ``np.round(x, 5)``
+    (``rint(x * 1e5) / 1e5``, halves to even), which `round_scores` and the compiled kernel apply too.
+
+    Python's ``round(x, 5)`` (the official game's) rounds the exact binary value instead; the two differ
+    only on numbers whose sixth decimal is a 5 after the scaling, which no sum of cheese shares ``1 / k`` is
+    (``tests/test_rules.py`` checks). ``score`` must be finite.
+    """
+    return round(score * 100000.0) / 100000.0
+
+
+def round_scores(scores: np.ndarray) -> np.ndarray:
+    """`round_score` of every element of an array (``np.round(scores, 5)``)."""
+    return np.round(scores, 5)
+
+
+def compare_scores(a: float, b: float) -> int:
+    """1 if score ``a`` beats ``b``, -1 if it loses, 0 on a draw: compared rounded to 5 decimals, as the rules do."""
+    a, b = round_score(a), round_score(b)
+    return (a > b) - (a < b)
+
+
+def compare_scores_array(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`compare_scores` element by element: int64 1 / 0 / -1."""
+    return np.sign(round_scores(np.asarray(a, dtype=np.float64)) - round_scores(np.asarray(b, dtype=np.float64))
+                   ).astype(np.int64)
+
+
+def team_totals(scores: Sequence[float], members: Sequence[Sequence[int]]) -> list[float]:
+    """Team scores as the official game computes them: each team's players' scores summed in player order,
+    then rounded (`round_score`). ``members[t]``: the players of team t."""
+    return [round_score(sum(scores[p] for p in team)) for team in members]
+
+
 def ranking_decided(team_scores: Sequence[float], remaining: int) -> bool:
     """The official end rule for two teams or more, on team scores rounded to 5 decimals.
 
@@ -300,6 +347,55 @@ def ranking_decided(team_scores: Sequence[float], remaining: int) -> bool:
             if i != j and (s1 == s2 or (s1 < s2 and s1 + remaining >= s2)):
                 return False
     return True
+
+
+# -- the rules of a turn, on one game's plain Python values (`Game.step`, and `GameBatch` without its kernel) --
+def _move_players(pos: list, mud_target: list, mud_count: list, nbr, wt, actions: Sequence[int]) -> None:
+    """Moves and mud of one move turn, in place. ``mud_target[p]`` is None when player p is not in mud;
+    ``nbr[cell][action]``, ``wt[cell][action]``: the maze tables. Actions must be in 0..4."""
+    n = len(pos)
+    for p in range(n):  # moves are decided on the same state, in player order
+        a = actions[p]
+        if a and mud_target[p] is None:  # a player in mud is not asked
+            w = wt[pos[p]][a]
+            if w == 1:
+                pos[p] = nbr[pos[p]][a]
+            elif w > 1:
+                mud_target[p] = nbr[pos[p]][a]
+                mud_count[p] = w
+    for p in range(n):  # mud advances, including for a player that just entered it
+        if mud_target[p] is not None:
+            mud_count[p] -= 1
+            if mud_count[p] == 0:
+                pos[p] = mud_target[p]
+                mud_target[p] = None
+
+
+def _eat_cheese(pos: list, scores: list, cheese: set) -> list[float]:
+    """Players on a cheese share it (``1 / k`` each for k players on the cell) and it is removed from ``cheese``
+    (a set of cells; only those under players matter). Scores change in place; returns the points gained."""
+    gains = [0.0] * len(pos)
+    eaten = False
+    for p, c in enumerate(pos):
+        if c in cheese:
+            share = 1.0 / pos.count(c)
+            scores[p] += share
+            gains[p] = share
+            eaten = True
+    if eaten:
+        cheese.difference_update(pos)
+    return gains
+
+
+def _end_rules(scores: Sequence[float], members: Sequence[Sequence[int]], remaining: int, turn: int,
+               max_turns: int | None) -> tuple[bool, bool]:
+    """``(terminated, truncated)`` after a turn: no cheese left or (two teams or more) the ranking decided;
+    else truncated once ``max_turns`` move turns were played (turn 0, the preprocessing step, is no move)."""
+    if not remaining:
+        return True, False
+    if len(members) >= 2 and ranking_decided(team_totals(scores, members), remaining):
+        return True, False
+    return False, max_turns is not None and turn - 1 >= max_turns
 
 
 @dataclass(frozen=True)
@@ -344,8 +440,7 @@ class Game:
         self.scores = [0.0] * self.n_players
         self.cheese = list(self.initial_cheese)  # remaining, in official order
         self._cheese_set = set(self.cheese)
-        self.terminated = self._ranking_over()
-        self.truncated = False
+        self.terminated, self.truncated = _end_rules(self.scores, self._team_members, len(self.cheese), 0, None)
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -365,14 +460,7 @@ class Game:
 
     def team_scores(self) -> list[float]:
         """Team scores as the official game computes them (sum in player order, rounded to 5 decimals)."""
-        return [round(sum(self.scores[p] for p in members), 5) for members in self._team_members]
-
-    def _ranking_over(self) -> bool:
-        if not self.cheese:
-            return True
-        if len(self._team_members) < 2:
-            return False
-        return ranking_decided(self.team_scores(), len(self.cheese))
+        return team_totals(self.scores, self._team_members)
 
     def legal_actions(self, player: int) -> list[int]:
         """Actions that move the player (or start crossing mud), plus ``nothing``."""
@@ -412,40 +500,15 @@ class Game:
         for p in range(n):  # check every action before changing anything, as GameBatch does
             if not 0 <= actions[p] <= 4:
                 raise ValueError(f"action {actions[p]!r} of player {p} is not in 0..4")
-        pos, mud_t, mud_c = self.pos, self.mud_target, self.mud_count
-        if self.turn > 0:
-            nbr, wt = self._nbr, self._wt
-            for p in range(n):  # moves are decided on the same state, in player order
-                a = actions[p]
-                if a and mud_t[p] is None:
-                    w = wt[pos[p]][a]
-                    if w == 1:
-                        pos[p] = nbr[pos[p]][a]
-                    elif w > 1:
-                        mud_t[p] = nbr[pos[p]][a]
-                        mud_c[p] = w
-            for p in range(n):  # mud advances, including for a player that just entered it
-                if mud_t[p] is not None:
-                    mud_c[p] -= 1
-                    if mud_c[p] == 0:
-                        pos[p] = mud_t[p]
-                        mud_t[p] = None
+        if self.turn > 0:  # turn 0 is the preprocessing step: nobody moves
+            _move_players(self.pos, self.mud_target, self.mud_count, self._nbr, self._wt, actions)
         self.turn += 1
-        gains = [0.0] * n
-        if self._cheese_set:
-            eaten = [c for c in self.cheese if c in set(pos)]
-            for c in eaten:
-                on = [p for p in range(n) if pos[p] == c]
-                share = 1.0 / len(on)
-                for p in on:
-                    self.scores[p] += share
-                    gains[p] += share
-                self._cheese_set.discard(c)
-            if eaten:
-                self.cheese = [c for c in self.cheese if c in self._cheese_set]
-        self.terminated = self._ranking_over()
-        if not self.terminated and self.max_turns is not None and self.moves_played >= self.max_turns:
-            self.truncated = True
+        left = self._cheese_set
+        gains = _eat_cheese(self.pos, self.scores, left)
+        if len(left) < len(self.cheese):
+            self.cheese = [c for c in self.cheese if c in left]
+        self.terminated, self.truncated = _end_rules(self.scores, self._team_members, len(left), self.turn,
+                                                     self.max_turns)
         return gains
 
 
@@ -463,8 +526,8 @@ class GameBatch:
     ``turn`` ``[B]``; ``terminated``/``truncated`` bool ``[B]``; maze tables ``neighbors`` and
     ``weights`` ``[B, N, 5]``; ``game_ids`` ``[B]``, a number given to each game put in a slot (unique, also
     across processes in practice: caches keyed by game use it). ``step(actions)`` advances every game that is not over,
-    with a compiled kernel (``pyrat_env._kernels``) when numba is available, else with numpy; both
-    change the arrays in place or replace them, so copy what you keep from one turn to the next.
+    with the compiled kernel (``pyrat_env.kernels.rules``) when numba is available, else game by game with
+    `Game`'s rules; both change the arrays in place, so copy what you keep from one turn to the next.
     """
 
     def __init__(self, mazes: Sequence[Maze], cheese: Sequence[Sequence[int]], starts: Sequence[Sequence[int]],
@@ -483,6 +546,7 @@ class GameBatch:
         self.teams = teams
         self.team, self.n_teams = team_indices(teams)
         self._team64 = self.team.astype(np.int64)
+        self._members = [np.flatnonzero(self.team == t).tolist() for t in range(self.n_teams)]  # players per team
         self.max_turns = max_turns
         self.game_ids = np.zeros(b, dtype=np.int64)
         self.neighbors = np.empty((b, self.n_cells, 5), dtype=np.int64)
@@ -490,7 +554,7 @@ class GameBatch:
         # The compiled step reads both tables packed in one int32 (target * 256 + weight): a quarter of the
         # memory, so a turn of many games touches one cache line per player instead of four.
         self._moves = np.empty((b, self.n_cells, 5), dtype=np.int32)
-        self._unpackable: set[int] = set()  # slots whose maze has a weight >= 256 (numpy steps the batch then)
+        self._unpackable: set[int] = set()  # slots whose maze has a weight >= 256 (stepped without the kernel then)
         k = max(len(c) for c in cheese)
         self.cheese_order = np.full((b, max(k, 1)), -1, dtype=np.int32)
         # int64 throughout: mixing integer widths makes numpy cast on every operation.
@@ -503,9 +567,6 @@ class GameBatch:
         self.turn = np.empty(b, dtype=np.int64)
         self.terminated = np.empty(b, dtype=bool)
         self.truncated = np.empty(b, dtype=bool)
-        self._arange = np.arange(b)
-        self._base_tables = self._arange[:, None] * (self.n_cells * 5)  # row offsets in the flat maze tables
-        self._base_cells = self._arange[:, None] * self.n_cells          # row offsets in the flat cheese mask
         self.mazes: list[Maze] = [mazes[0]] * b
         self.initial_cheese: list[tuple[int, ...]] = [()] * b
         self.starts: list[tuple[int, ...]] = [()] * b
@@ -529,7 +590,7 @@ class GameBatch:
         if len(cheese) > self.cheese_order.shape[1]:
             raise ValueError(f"{len(cheese)} cheese do not fit a batch made for {self.cheese_order.shape[1]}")
         ch, st = tuple(map(int, cheese)), tuple(map(int, starts))
-        kernels = _accel.loaded()
+        kernels = _accel.loaded("rules")
         if kernels is not None and st:
             maxw = kernels.reset_slot(i, maze.neighbors, maze.weights, maze.cells, np.array(ch, dtype=np.int64),
                                       np.array(st, dtype=np.int64), self.neighbors, self.weights, self._moves,
@@ -560,9 +621,7 @@ class GameBatch:
             self.mud_count[i] = 0
             self.scores[i] = 0.0
             self.turn[i] = 0
-            self.truncated[i] = False
-            # The end rule at turn 0: all scores are 0, so teams are tied and only "no cheese" ends the game.
-            self.terminated[i] = len(ch) == 0
+            self.terminated[i], self.truncated[i] = _end_rules(self.scores[i].tolist(), self._members, len(ch), 0, None)
         if maxw < 256:
             self._unpackable.discard(i)
         else:
@@ -584,19 +643,7 @@ class GameBatch:
         out = np.zeros((len(scores), self.n_teams))
         for p in range(self.n_players):  # sequential sums: the same float additions as Python's sum
             out[:, self.team[p]] = out[:, self.team[p]] + scores[:, p]
-        return np.round(out, 5)
-
-    def _ranking_over(self, rows: np.ndarray) -> np.ndarray:
-        """The end rule for the given rows (all cheese eaten, or the ranking decided)."""
-        over = self.n_cheese[rows] == 0
-        if self.n_teams >= 2:
-            ts = self.team_scores(rows)
-            rem = self.n_cheese[rows].astype(np.float64)
-            s1, s2 = ts[:, :, None], ts[:, None, :]
-            open_pair = (s1 == s2) | ((s1 < s2) & (s1 + rem[:, None, None] >= s2))
-            open_pair &= ~np.eye(self.n_teams, dtype=bool)[None]
-            over |= ~open_pair.any(axis=(1, 2))
-        return over
+        return round_scores(out)
 
     def step(self, actions: np.ndarray) -> np.ndarray:
         """Play one turn in every game that is not over. ``actions`` int ``[B, P]``.
@@ -611,9 +658,9 @@ class GameBatch:
             if actions.dtype.kind not in "iu":
                 raise ValueError(f"actions must be integers in 0..4, got dtype {actions.dtype}")
             actions = actions.astype(np.int64)
-        kernels = _accel.kernels()
+        kernels = _accel.kernels("rules")
         if kernels is None or self._unpackable:
-            return self._step_numpy(actions)
+            return self._step_games(actions)
         gains = np.zeros(self.scores.shape)
         if kernels.batch_step(np.ascontiguousarray(actions), self.pos, self.mud_target, self.mud_count, self.scores,
                               self.cheese, self.n_cheese, self.turn, self.terminated, self.truncated, self._moves,
@@ -622,52 +669,39 @@ class GameBatch:
             raise ValueError("actions must be integers in 0..4")
         return gains
 
-    def _step_numpy(self, actions: np.ndarray) -> np.ndarray:
-        """`step` in numpy (the reference for the kernel, and the path without numba); int64 actions."""
+    def _step_games(self, actions: np.ndarray) -> np.ndarray:
+        """`step` without the compiled kernel: each live game by `Game`'s rules, on Python lists of the arrays."""
         if actions.min() < 0 or actions.max() > 4:
             raise ValueError("actions must be integers in 0..4")
-        live = ~(self.terminated | self.truncated)
-        pos = self.pos
-        free = self.mud_target < 0
-        free &= (live & (self.turn > 0))[:, None]
-        # Flat indices into the [B, N, 5] maze tables: one `take` instead of 3-axis fancy indexing.
-        flat = pos * 5
-        flat += self._base_tables
-        flat += actions * free
-        w = self.weights.reshape(-1).take(flat)
-        target = self.neighbors.reshape(-1).take(flat)
-        pos = np.where(w == 1, target, pos)
-        into_mud = w > 1
-        if into_mud.any():
-            self.mud_target = np.where(into_mud, target, self.mud_target)
-            self.mud_count = np.where(into_mud, w, self.mud_count)
-        in_mud = self.mud_target >= 0
-        if in_mud.any():
-            in_mud &= live[:, None]
-            self.mud_count = self.mud_count - in_mud
-            arrive = in_mud & (self.mud_count == 0)
-            pos = np.where(arrive, self.mud_target, pos)
-            self.mud_target = np.where(arrive, -1, self.mud_target)
-        self.pos = pos
-        self.turn = self.turn + live
-        on_cheese = self.cheese.reshape(-1).take(self._base_cells + pos)
-        on_cheese &= live[:, None]
         gains = np.zeros(self.scores.shape)
-        ate = np.flatnonzero(on_cheese.any(axis=1))
-        if len(ate):
-            # Work on the few games where cheese was eaten this turn.
-            p, oc = pos[ate], on_cheese[ate]
-            sharing = (p[:, :, None] == p[:, None, :]).sum(axis=2)
-            g = np.where(oc, 1.0 / sharing, 0.0)
-            gains[ate] = g
-            self.scores[ate] += g
-            r, pl = np.nonzero(oc)
-            self.cheese[ate[r], p[r, pl]] = False
-            self.n_cheese[ate] = self.cheese[ate].sum(axis=1)
-            # Only games whose scores or cheese changed can end by the rules this turn.
-            self.terminated[ate] |= self._ranking_over(ate)
-        if self.max_turns is not None:
-            self.truncated = self.truncated | (live & ~self.terminated & (self.turn - 1 >= self.max_turns))
+        live = np.flatnonzero(~(self.terminated | self.truncated)).tolist()
+        if not live:
+            return gains
+        # Whole arrays as lists once, written back once: indexing numpy one scalar at a time costs more.
+        pos_all, mud_t_all, mud_c_all = self.pos.tolist(), self.mud_target.tolist(), self.mud_count.tolist()
+        scores_all, acts_all, turns, n_cheese = self.scores.tolist(), actions.tolist(), self.turn.tolist(), \
+            self.n_cheese.tolist()
+        members, max_turns, cheese = self._members, self.max_turns, self.cheese
+        for i in live:
+            pos, turn = pos_all[i], turns[i]
+            if turn > 0:  # turn 0 is the preprocessing step: nobody moves
+                mud_t = [None if c < 0 else c for c in mud_t_all[i]]
+                _move_players(pos, mud_t, mud_c_all[i], self.neighbors[i], self.weights[i], acts_all[i])
+                mud_t_all[i] = [-1 if c is None else int(c) for c in mud_t]
+                pos_all[i] = pos = [int(c) for c in pos]
+            turns[i] = turn = turn + 1
+            under = {c for c in pos if cheese[i, c]}  # the cheese eaten this turn (all that lies under a player)
+            eaten = len(under)
+            if eaten:
+                n_cheese[i] -= eaten
+                gains[i] = _eat_cheese(pos, scores_all[i], under)
+                cheese[i, pos] = False
+            # The end rules can change their answer only when cheese was eaten or at the turn limit.
+            if eaten or (max_turns is not None and turn - 1 >= max_turns):
+                self.terminated[i], self.truncated[i] = _end_rules(scores_all[i], members, n_cheese[i], turn,
+                                                                   max_turns)
+        self.pos[:], self.mud_target[:], self.mud_count[:] = pos_all, mud_t_all, mud_c_all
+        self.scores[:], self.turn[:], self.n_cheese[:] = scores_all, turns, n_cheese
         return gains
 
     def to_game(self, i: int) -> Game:

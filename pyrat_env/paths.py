@@ -3,7 +3,7 @@
 Travel time from a to b is the number of turns needed to go from a to b: a passage costs 1, mud of
 weight w costs w. Edges are symmetric, so the time from a to b is the time from b to a.
 `distance_matrix` gives all pairs (cached per maze); `distances_from` the rows of a few cells. Both
-use the compiled Dial's-algorithm kernel of ``pyrat_env._kernels`` once numba is loaded (see
+use the compiled Dial's-algorithm kernel of ``pyrat_env.kernels.paths`` once numba is loaded (see
 ``pyrat_env._accel``), and scipy's Dijkstra before: the same exact integers either way.
 """
 
@@ -36,7 +36,7 @@ def _graph(maze: Maze):
 @functools.lru_cache(maxsize=512)
 def distance_matrix(maze: Maze) -> np.ndarray:
     """``[N, N]`` float32 travel times between all cells (inf to or from holes). Read-only, cached."""
-    kernels = _accel.loaded()
+    kernels = _accel.loaded("paths")
     if kernels is not None:
         dist = kernels.all_pairs(*_tables(maze))
     else:
@@ -52,7 +52,7 @@ def distance_matrix(maze: Maze) -> np.ndarray:
 def distances_from(maze: Maze, cells: Sequence[int] | np.ndarray) -> np.ndarray:
     """``[K, N]`` float32 travel times from each of ``cells`` to every cell (rows of `distance_matrix`)."""
     sources = np.asarray(cells, dtype=np.int64).reshape(-1)
-    kernels = _accel.loaded()
+    kernels = _accel.loaded("paths")
     if kernels is not None:
         out = np.empty((len(sources), maze.n_cells), dtype=np.float32)
         kernels.distances_from(*_tables(maze), sources, out)

@@ -246,7 +246,15 @@ def test_static_part_is_shared_and_read_only() -> None:
 
 
 def test_encoders_import_neither_torch_nor_gymnasium() -> None:
-    code = ("import json, sys; import pyrat_env.encoders as e; from pyrat_env.mazes import new_game\n"
+    # With torch, gymnasium and pygame made unimportable (as in an install without those extras), encoding
+    # still works: ``import pyrat_env`` registers the Gymnasium ids only when gymnasium is there.
+    code = ("import json, sys\n"
+            "class Absent:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('torch', 'gymnasium', 'pygame'):\n"
+            "            raise ModuleNotFoundError(name)\n"
+            "sys.meta_path.insert(0, Absent())\n"
+            "import pyrat_env.encoders as e; from pyrat_env.mazes import new_game\n"
             "g = new_game('tiny', 0).game(); g.step([0, 0]); e.PlanesEncoder().encode(g, 0)\n"
             "print(json.dumps(sorted(m for m in ('torch', 'gymnasium', 'pygame') if m in sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -1,11 +1,13 @@
-"""The compiled kernels (``pyrat_env._kernels``) give exactly what their numpy / Python twins give.
+"""The compiled kernels (``pyrat_env.kernels``, and the greedy expert's) give exactly what their twins give.
 
-Each fast path is checked against the code it replaces, on many games: the batched step against the numpy
-step and `Game`; maze generation (both compiled paths: numpy's draws fed to the kernels, and the whole
-set-up in one kernel with numpy's random numbers replayed) against the Python generator, maze for maze;
-the replayed random numbers against numpy itself; distances against scipy; the greedy expert's batched
-moves against its one-game moves; the batched encoders against their numpy code. Also: the kernels load
-lazily (a short script never imports numba), and ``PYRAT_KERNELS=0`` turns them off.
+Each fast path is checked against the code it replaces, on many games: the batched step against `Game`,
+against `GameBatch`'s own path without the kernel (game by game with `Game`'s rules) and against an
+independent vectorised numpy oracle kept here (`numpy_step`); maze generation (both compiled paths:
+numpy's draws fed to the kernels, and the whole set-up in one kernel with numpy's random numbers
+replayed) against the Python generator, maze for maze; the replayed random numbers against numpy itself;
+distances against scipy; the greedy expert's batched moves against its one-game moves; the batched
+encoders against their numpy code; the kernel's score rounding against the engine's. Also: the kernels
+load lazily (a short script never imports numba), and ``PYRAT_KERNELS=0`` turns them off.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import sys
 import numpy as np
 import pytest
 
-from pyrat_env import _accel, mazes
+from pyrat_env import _accel, encoders, engine, mazes
 from pyrat_env.encoders import make_encoder
 from pyrat_env.engine import Game, GameBatch, Maze
 from pyrat_env.mazes import PRESETS, GameConfig, new_game
 
-K = _accel.kernels()
+K = _accel.kernels()  # the package pyrat_env.kernels, every module loaded (None without numba)
 pytestmark = pytest.mark.skipif(K is None, reason="numba is not available")
 
 CONFIGS = [
@@ -66,11 +68,11 @@ def test_compiled_generation_gives_the_python_mazes(monkeypatch):
 
 
 def test_fused_set_up_is_used_and_checked_once():
-    assert mazes._fused_matches_numpy(K)
+    assert mazes._fused_matches_numpy(K.mazes)
     assert mazes._fused_plan(PRESETS["official"]) is not None
     assert mazes._fused_plan(GameConfig(starts=("random", "center"))) is None
     assert mazes._fused_plan(GameConfig(maze_algorithm="holes_on_side")) is None
-    setup = mazes._new_game_fused(K, PRESETS["official"], 7)
+    setup = mazes._new_game_fused(K.mazes, PRESETS["official"], 7)
     assert setup is not None and setup.seed == 7
 
 
@@ -101,20 +103,20 @@ def test_replayed_random_numbers_are_numpys():
     for seed in seeds:
         words, n_words = mazes._seed_words(seed)
         st = np.zeros(6, dtype=np.uint64)
-        K.seed_state(words, n_words, st)
+        K.rng.seed_state(words, n_words, st)
         ref = np.random.default_rng(seed)
         state = ref.bit_generator.state["state"]
         assert (int(st[0]) << 64 | int(st[1]), int(st[2]) << 64 | int(st[3])) == (state["state"], state["inc"])
-        assert [K.next_double(st) for _ in range(5)] == ref.random(5).tolist()
+        assert [K.rng.next_double(st) for _ in range(5)] == ref.random(5).tolist()
         for size in (150, 37, 2, 1, 0):
             arr = np.arange(size)
-            K.shuffle(st, arr)
+            K.rng.shuffle(st, arr)
             assert np.array_equal(arr, ref.permutation(size))
         for lo, hi, size in ((4, 9, 31), (2, 3, 5), (7, 7, 4), (0, 1000, 9), (0, 2**31, 3)):
             out = np.empty(size, dtype=np.int64)
-            K.integers_fill(st, lo, hi - lo, out)
+            K.rng.integers_fill(st, lo, hi - lo, out)
             assert np.array_equal(out, ref.integers(lo, hi + 1, size=size))
-        assert K.next_double(st) == ref.random()
+        assert K.rng.next_double(st) == ref.random()
 
 
 # -- the batched step --------------------------------------------------------------------------------------
@@ -124,15 +126,53 @@ def _random_batch(config, n, seed, max_turns=None, teams=None):
                              teams, max_turns)
 
 
+def numpy_step(b: GameBatch, actions: np.ndarray) -> np.ndarray:
+    """`GameBatch.step` written independently, the whole batch at once in vectorised numpy (an oracle for the
+    kernel and for the engine's game-by-game path); int64 actions in 0..4."""
+    live = ~(b.terminated | b.truncated)
+    rows = np.arange(b.batch_size)[:, None]
+    free = (b.mud_target < 0) & (live & (b.turn > 0))[:, None]
+    a = actions * free  # action 0 (weight 0) for players not asked
+    w, target = b.weights[rows, b.pos, a], b.neighbors[rows, b.pos, a]
+    pos = np.where(w == 1, target, b.pos)
+    into = w > 1
+    b.mud_target[:] = np.where(into, target, b.mud_target)
+    b.mud_count[:] = np.where(into, w, b.mud_count)
+    in_mud = (b.mud_target >= 0) & live[:, None]
+    b.mud_count -= in_mud
+    arrive = in_mud & (b.mud_count == 0)
+    b.pos[:] = np.where(arrive, b.mud_target, pos)
+    b.mud_target[arrive] = -1
+    b.turn += live
+    on = b.cheese[rows, b.pos] & live[:, None]
+    sharing = (b.pos[:, :, None] == b.pos[:, None, :]).sum(axis=2)
+    gains = np.where(on, 1.0 / sharing, 0.0)
+    b.scores += gains
+    r, pl = np.nonzero(on)
+    b.cheese[r, b.pos[r, pl]] = False
+    b.n_cheese[:] = b.cheese.sum(axis=1)
+    over = b.n_cheese == 0
+    if b.n_teams >= 2:  # the end rule on rounded team scores (`engine.ranking_decided`), every pair of teams
+        ts = b.team_scores()
+        s1, s2, rem = ts[:, :, None], ts[:, None, :], b.n_cheese[:, None, None]
+        open_pair = ((s1 == s2) | ((s1 < s2) & (s1 + rem >= s2))) & ~np.eye(b.n_teams, dtype=bool)
+        over |= ~open_pair.any(axis=(1, 2))
+    b.terminated |= live & over
+    if b.max_turns is not None:
+        b.truncated |= live & ~b.terminated & (b.turn - 1 >= b.max_turns)
+    return gains
+
+
 @pytest.mark.parametrize(("config", "max_turns", "teams"), [
     ("official", None, None), ("tiny", 30, None),
     (GameConfig(width=7, height=5, mud_percentage=60, mud_range=(2, 5), nb_cheese=9,
                 starts=("center", "center", "top_left", "same")), 80, ("a", "b", "a", "c")),
     (GameConfig(width=6, height=4, nb_cheese=3, starts=("top_left",)), 25, None),
 ])
-def test_compiled_step_equals_numpy_step_and_game(config, max_turns, teams):
+def test_compiled_step_equals_python_step_numpy_oracle_and_game(config, max_turns, teams):
     setups, fast = _random_batch(config, 40, 11, max_turns, teams)
-    _, slow = _random_batch(config, 40, 11, max_turns, teams)
+    _, plain = _random_batch(config, 40, 11, max_turns, teams)
+    _, oracle = _random_batch(config, 40, 11, max_turns, teams)
     games = [s.game(max_turns) if teams is None else
              Game(s.maze, s.cheese, s.starts, teams, max_turns) for s in setups]
     rng = np.random.default_rng(5)
@@ -140,9 +180,15 @@ def test_compiled_step_equals_numpy_step_and_game(config, max_turns, teams):
     for _ in range(120):
         actions = rng.integers(0, 5, fast.pos.shape)
         gains = fast.step(actions)
-        assert np.array_equal(gains, slow._step_numpy(actions.astype(np.int64)))
+        _accel.set_enabled(False)
+        try:
+            assert np.array_equal(gains, plain.step(actions))
+        finally:
+            _accel.set_enabled(True)
+        assert np.array_equal(gains, numpy_step(oracle, actions.astype(np.int64)))
         for name in names:
-            assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+            assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
+            assert np.array_equal(getattr(fast, name), getattr(oracle, name)), name
         for i, g in enumerate(games):
             if not g.over:
                 assert g.step(actions[i].tolist()) == gains[i].tolist()
@@ -171,7 +217,7 @@ def test_reset_game_checks_and_heavy_mud():
     if hole is not None:
         with pytest.raises(ValueError, match="not an existing cell"):
             b.reset_game(1, s.maze, [hole], s.starts)
-    # a maze with weights above 255 cannot use the packed tables: the batch is stepped by numpy, the same way
+    # a maze with weights above 255 cannot use the packed tables: the batch is stepped game by game, the same way
     heavy = Maze(s.maze.width, s.maze.height, s.maze.cells, np.where(s.maze.weights > 1, 300, s.maze.weights))
     b.reset_game(2, heavy, s.cheese, s.starts)
     game = Game(heavy, s.cheese, s.starts)
@@ -184,9 +230,13 @@ def test_reset_game_checks_and_heavy_mud():
         assert b.game_view(2) == game.snapshot(["0", "1"])
 
 
-def test_round_to_five_decimals_is_numpys():
+def test_round_to_five_decimals_is_the_engines():
+    # the kernel's compiled copy of the score rule rounds as `engine.round_score` and `engine.round_scores`
     x = np.concatenate([np.random.default_rng(0).random(20000) * 40, np.arange(0, 30, 1 / 3), [0.5e-5, 2.5e-5]])
-    assert np.array_equal(np.array([K._round5(v) for v in x]), np.round(x, 5))
+    compiled = np.array([K.rules._round5(v) for v in x])
+    assert np.array_equal(compiled, np.array([engine.round_score(v) for v in x.tolist()]))
+    assert np.array_equal(compiled, engine.round_scores(x))
+    assert K.rules._round5(2.5e-5) == engine.round_score(2.5e-5) == 2e-5  # a half to even, where round(x, 5) is not
 
 
 # -- distances and the greedy expert ---------------------------------------------------------------------
@@ -297,6 +347,12 @@ def test_compiled_batch_encoding_equals_numpy(name):
                 kept.pop(0)
         for obs, copy in kept:  # outputs still held are never reused
             assert np.array_equal(obs, copy)
+
+
+def test_encoder_kernels_use_the_encoders_channel_layout():
+    assert (K.encoders.N_STATIC_CHANNELS, K.encoders.N_CELL_CHANNELS) == (encoders.N_STATIC, encoders.N_CELL)
+    assert (encoders.CH_CHEESE, encoders.CH_SELF, encoders.CH_OPP, encoders.CH_SELF_MUD, encoders.CH_OPP_MUD) == \
+        (9, 10, 11, 12, 13)  # the kernels write these channels by number
 
 
 # -- loading ---------------------------------------------------------------------------------------------------

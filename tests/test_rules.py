@@ -1,4 +1,4 @@
-"""Table-driven tests of the PyRat rules (``../shared/pyrat-rules.md``), run on both `Game` and `GameBatch`.
+"""Table-driven tests of the PyRat rules (``docs/rules.md``), run on both `Game` and `GameBatch`.
 
 Each case is a small hand-written maze, start cells, teams, and a list of turns: the actions played
 (one letter per player: ``N``, ``E``, ``S``, ``W`` or ``.`` for nothing) and the state expected right
@@ -13,19 +13,26 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from pyrat_env import _accel
 from pyrat_env.engine import (
     ACTION_INDEX,
     ACTION_NAMES,
     EAST,
     NORTH,
     NOTHING,
+    ROTATED_ACTION,
+    ROTATED_ACTION_TUPLE,
     SOUTH,
     WEST,
     Game,
     GameBatch,
     Maze,
     MazeError,
+    compare_scores,
+    compare_scores_array,
     ranking_decided,
+    round_score,
+    round_scores,
 )
 from pyrat_env.mazes import GameConfig
 
@@ -338,7 +345,28 @@ class BatchRunner:
         assert self.batch.over.all()
 
 
-RUNNERS = {"Game": GameRunner, "GameBatch": BatchRunner}
+class PlainBatchRunner(BatchRunner):
+    """`BatchRunner` with the compiled kernels off: `GameBatch` plays each game by `Game`'s rules."""
+
+    def __init__(self, case: Case) -> None:
+        before = _accel.set_enabled(False)
+        try:
+            super().__init__(case)
+        finally:
+            _accel.set_enabled(before)
+        step = self.batch.step
+
+        def plain_step(actions):
+            before = _accel.set_enabled(False)
+            try:
+                return step(actions)
+            finally:
+                _accel.set_enabled(before)
+
+        self.batch.step = plain_step
+
+
+RUNNERS = {"Game": GameRunner, "GameBatch": BatchRunner, "GameBatch-plain": PlainBatchRunner}
 
 
 def actions_of(moves: str, n_players: int) -> list[int]:
@@ -487,3 +515,40 @@ def test_maze_from_dict_rejects_asymmetric_edges() -> None:
 ], ids=str)
 def test_ranking_decided(scores, remaining, decided) -> None:
     assert ranking_decided(list(scores), remaining) is decided
+
+
+# -- the score rule and the rotation table, defined once in the engine ------------------------------------
+def test_round_score_is_numpys_and_the_official_rounding_of_every_reachable_score() -> None:
+    x = np.concatenate([np.random.default_rng(0).random(20000) * 40, [0.5e-5, 2.5e-5, 1 / 3, 2 / 3]])
+    assert np.array_equal([round_score(v) for v in x.tolist()], np.round(x, 5))
+    assert np.array_equal(round_scores(x), np.round(x, 5))
+    # Python's round(x, 5) (the official game's) rounds the exact binary value: it differs on constructed halves...
+    assert round_score(2.5e-5) == 2e-5 != round(2.5e-5, 5)
+    # ...but never on a score the rules produce: sums in player order of cheese shares 1 / k (k <= 8 players)
+    rng = np.random.default_rng(1)
+    for _ in range(3000):
+        total = 0.0
+        for k in rng.integers(1, 9, size=int(rng.integers(1, 60))).tolist():
+            total += 1.0 / k
+            assert round_score(total) == round(total, 5)
+
+
+def test_compare_scores() -> None:
+    near = 1.0 + THIRD + THIRD + THIRD  # a cheese, then three shared by three: 1.9999999999999998
+    assert near != 2.0 and compare_scores(near, 2.0) == 0 == compare_scores(2.0, near)
+    assert compare_scores(1.5, 1.0) == 1 and compare_scores(1.0, 1.5) == -1 and compare_scores(0.0, 0.0) == 0
+    assert compare_scores(1.000004, 1.0) == 0 and compare_scores(1.000006, 1.0) == 1  # the fifth decimal counts
+    a = np.array([near, 1.5, 1.0, 1.000006, 0.0])
+    b = np.array([2.0, 1.0, 1.5, 1.0, 0.0])
+    out = compare_scores_array(a, b)
+    assert out.dtype == np.int64 and out.tolist() == [compare_scores(x, y) for x, y in zip(a, b)] == [0, 1, -1, 1, 0]
+
+
+def test_rotated_action_is_the_move_in_the_maze_turned_by_180_degrees() -> None:
+    assert ROTATED_ACTION.tolist() == list(ROTATED_ACTION_TUPLE) and not ROTATED_ACTION.flags.writeable
+    assert [ROTATED_ACTION_TUPLE[ROTATED_ACTION_TUPLE[a]] for a in range(5)] == list(range(5))  # its own inverse
+    maze = Maze.open_grid(5, 3)
+    n = maze.n_cells
+    for c in range(n):  # a move from the turned cell, turned: where the real move leads, turned
+        for a in range(5):
+            assert maze.neighbors[n - 1 - c, ROTATED_ACTION_TUPLE[a]] == n - 1 - maze.neighbors[c, a]

@@ -20,7 +20,7 @@ import numpy as np
 from pyrat_rl.agents.match import game_seed
 
 from pyrat_env.agent import Agent
-from pyrat_env.engine import GameBatch
+from pyrat_env.engine import GameBatch, compare_scores_array
 from pyrat_env.mazes import GameConfig, new_game, preset
 
 
@@ -98,11 +98,10 @@ def evaluate(agent, opponent, games: int = 100, seed: int = 0, config: GameConfi
         swapped = [s.swapped() for s in setups]
         for seat, (sets, order) in enumerate(((setups, [a, b]), (swapped, [b, a]))):
             scores, turns, trunc = play_batch(order, sets, limit)
-            mine = np.round(scores[:, seat], 5)
-            theirs = np.round(scores[:, 1 - seat], 5)
-            wins += int((mine > theirs).sum())
-            losses += int((mine < theirs).sum())
-            draws += int((mine == theirs).sum())
+            outcome = compare_scores_array(scores[:, seat], scores[:, 1 - seat])
+            wins += int((outcome > 0).sum())
+            losses += int((outcome < 0).sum())
+            draws += int((outcome == 0).sum())
             my_total += float(scores[:, seat].sum())
             their_total += float(scores[:, 1 - seat].sum())
             turns_total += float(turns.sum())

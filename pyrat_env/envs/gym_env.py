@@ -19,13 +19,13 @@ from gymnasium import spaces
 from .. import registry
 from ..agent import Agent, GameContext, to_action_index
 from ..encoders import Encoder, GameEncoding, action_mask_table, make_encoder
-from ..engine import Game, Maze
+from ..engine import ROTATED_ACTION_TUPLE, Game, Maze, compare_scores
 from ..mazes import GameConfig, GameSetup, new_game, preset
 
 PLAYER_NAMES: tuple[str, str] = ("player_0", "player_1")
 REWARDS = ("score_diff", "sparse", "score")
 _MASK_MUD = np.array([True, False, False, False, False])
-_ROT = (0, 3, 4, 1, 2)
+_ROT = ROTATED_ACTION_TUPLE  # the real action of a rotated view's action
 
 
 # -- options shared by the environments ---------------------------------------------------------------
@@ -88,8 +88,7 @@ def check_reward(reward: str) -> str:
 
 def outcome(my_score: float, other_score: float) -> float:
     """+1 win, 0 draw, -1 loss, on scores rounded to 5 decimals as the official game compares them."""
-    a, b = round(my_score, 5), round(other_score, 5)
-    return 1.0 if a > b else (-1.0 if a < b else 0.0)
+    return float(compare_scores(my_score, other_score))
 
 
 def _action_index(action) -> int:
@@ -216,7 +215,7 @@ def render_game_rgb(game: Game, names: Sequence[str] = PLAYER_NAMES) -> np.ndarr
 class PyRatEnv(gym.Env):
     """PyRat for one learner against a fixed opponent (Gymnasium ``PyRat-v0`` and friends).
 
-    **Game.** A two-player PyRat game (rules in ``shared/pyrat-rules.md``) drawn from ``preset`` (default
+    **Game.** A two-player PyRat game (rules in ``docs/rules.md``) drawn from ``preset`` (default
     ``official``: 15 x 13, 21 cheese, both players on the centre) or ``config`` (a `GameConfig` or dict),
     with `GameConfig` fields as extra keyword options (``width=``, ``nb_cheese=``, ``symmetric=``...). A
     new maze, cheese and start set-up is drawn from the env's seeded generator at every reset.

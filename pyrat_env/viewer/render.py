@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pygame
 
-from ..engine import Maze
+from ..engine import Maze, round_score
 from ..replay import ReplayError, maze_from_game
 from . import sprites
 from .sprites import Color, shade
@@ -357,7 +358,7 @@ def team_scores(players: Sequence[PlayerStyle], state: Mapping) -> list[tuple[st
     out = []
     for label in labels:
         members = [p for p in players if p.team == label]
-        total = round(sum(float(scores.get(p.name, 0)) for p in members), 5)
+        total = round_score(sum(float(scores.get(p.name, 0)) for p in members))
         out.append((label or "team", total, members[0].color))
     return out
 
@@ -370,7 +371,7 @@ def describe_result(result: Mapping | None, final: Mapping, players: Sequence[Pl
     """
     scores = final.get("scores") or {}
     labels = list(dict.fromkeys(p.team for p in players))
-    totals = {t: round(sum(float(scores.get(p.name, 0)) for p in players if p.team == t), 5) for t in labels}
+    totals = {t: round_score(sum(float(scores.get(p.name, 0)) for p in players if p.team == t)) for t in labels}
     colour_of = {}
     for p in players:
         colour_of.setdefault(p.team, p.color)
@@ -624,6 +625,38 @@ def draw_players(surface: pygame.Surface, layout: Layout, scene: Scene) -> None:
                       "center", outline=(40, 24, 10))
 
 
+# words of a text: split at spaces, except around a dash between figures ("11 - 9" stays on one line)
+_BREAKS = re.compile(r"(?<!-) (?!-)")
+
+
+def wrap_text(text: str, size: int, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels at font ``size``, all of it (nothing cut off).
+
+    Lines break between words; a word wider than a line (a long agent name) is broken after one of its
+    ``_``, ``-`` or ``.``, else between characters.
+    """
+    f, lines, cur = font(size), [], ""
+    for word in _BREAKS.split(" ".join(text.split())):
+        trial = f"{cur} {word}" if cur else word
+        if f.size(trial)[0] <= width:
+            cur = trial
+            continue
+        if cur:
+            lines.append(cur)
+        cur = word
+        while len(cur) > 1 and f.size(cur)[0] > width:
+            k = len(cur) - 1
+            while k > 1 and f.size(cur[:k])[0] > width:
+                k -= 1
+            cut = max(cur.rfind(c, 0, k) for c in "_-.") + 1   # after a separator of the name, if not too early
+            k = cut if cut > k // 2 else k
+            lines.append(cur[:k])
+            cur = cur[k:]
+    if cur or not lines:
+        lines.append(cur)
+    return lines
+
+
 class _Writer:
     """Lays out lines of the panel top to bottom; in measuring mode it only adds up heights."""
 
@@ -644,20 +677,9 @@ class _Writer:
         if advance:
             self.y += self.height(size)
 
-    def wrapped(self, s: str, size: int, color: Color, max_lines: int = 3) -> None:
-        """Text broken into lines at spaces to fit the panel's width."""
-        f, lines, cur = font(size), [], ""
-        for word in s.split():
-            trial = f"{cur} {word}".strip()
-            if cur and f.size(trial)[0] > self.w:
-                lines.append(cur)
-                cur = word
-            else:
-                cur = trial
-        lines.append(cur)
-        if len(lines) > max_lines:
-            lines = lines[:max_lines - 1] + [" ".join(lines[max_lines - 1:])]
-        for line in lines:
+    def wrapped(self, s: str, size: int, color: Color) -> None:
+        """The whole text, broken into as many lines as it takes to fit the panel's width (`wrap_text`)."""
+        for line in wrap_text(s, size, self.w):
             self.text(line, size, color)
 
     def gap(self, k: float = 0.5) -> None:
@@ -728,10 +750,10 @@ def _panel_content(w: _Writer, scene: Scene) -> None:
     if scene.result is not None:
         headline, reason, color = scene.result
         w.gap(0.6)
-        probe = _Writer(None, w.rect, fs)
-        probe.w = w.w - w.pad
-        probe.wrapped(reason, small, TEXT)
-        h = w.height(int(fs * 1.3)) + w.height(small) + (probe.y - probe.rect.y - probe.pad) + w.pad
+        big = int(fs * 1.3)
+        inner = w.w - w.pad   # the box's text width: the whole result is shown, on as many lines as it needs
+        n_head, n_reason = len(wrap_text(headline, big, inner)), len(wrap_text(reason, small, inner))
+        h = w.height(small) + n_head * w.height(big) + n_reason * w.height(small) + w.pad
         if draw:
             box = pygame.Rect(w.rect.x + w.pad // 2, w.y, w.rect.w - w.pad, h)
             pygame.draw.rect(w.surface, shade(color, 0.35), box, border_radius=max(3, fs // 3))
@@ -741,7 +763,7 @@ def _panel_content(w: _Writer, scene: Scene) -> None:
         x0, w0 = w.x, w.w
         w.x, w.w = w.x + w.pad // 2, w.w - w.pad
         w.text("Game over", small, DIM)
-        w.text(headline, int(fs * 1.3), shade(color, 1.35))
+        w.wrapped(headline, big, shade(color, 1.35))
         w.wrapped(reason, small, TEXT)
         w.x, w.w = x0, w0
         w.y = y0 + h
