@@ -10,6 +10,10 @@ at the last recorded state (by the rules, or by truncation at ``config.max_turns
 ``result.reason`` is ``max_turns``), with every recorded action used. A replay that ended by
 ``forfeit`` stops early by design: its states are compared, but not its end.
 
+Before any game is replayed, each file is checked against the format's JSON Schema
+(``pyrat_env/schemas/replay.schema.json``) when the jsonschema package is installed, and by the hand
+checks of `pyrat_env.replay.validate_game` otherwise; ``--json`` and ``--verbose`` say which.
+
 The logic is importable: `check_game` (one game dict -> `Mismatch` or None), `check_file`, and
 `check_files` (paths -> `CompatReport`); `run` is the CLI on top of them.
 """
@@ -23,8 +27,10 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from . import cli_options, schemas
+from .cli import UsageError
 from .engine import ACTION_INDEX, Game
-from .replay import REPLAY_FORMAT, ReplayError, load_game_file, maze_from_game
+from .replay import REPLAY_FORMAT, ReplayError, load_game_file, maze_from_game, validation_method
 
 SUMMARY = "check that the engine reproduces official traces and replays"  # pyrat --help
 
@@ -67,9 +73,10 @@ class FileResult:
 
 @dataclass
 class CompatReport:
-    """The check of several files."""
+    """The check of several files; ``validation`` is how they were validated (``"schema"`` or ``"hand"``)."""
 
     files: list[FileResult] = field(default_factory=list)
+    validation: str = "hand"
 
     @property
     def reproduced(self) -> int:
@@ -96,11 +103,19 @@ class CompatReport:
     def summary(self) -> str:
         return f"reproduced {self.reproduced}/{self.total} games"
 
+    def validation_line(self) -> str:
+        """How the files were validated, in words (printed in verbose mode)."""
+        if self.validation == "schema":
+            return f"files validated against the JSON Schema (jsonschema {schemas.validator_version()})"
+        return "files validated by the hand checks of pyrat_env.replay (jsonschema is not installed)" \
+            if not schemas.available() else "files validated by the hand checks of pyrat_env.replay"
+
     def to_dict(self) -> dict:
         return {
             "reproduced": self.reproduced,
             "total": self.total,
             "ok": self.ok,
+            "validation": self.validation,
             "files": [{"path": f.path, "games": f.games, "reproduced": f.reproduced if f.error is None else 0,
                        "error": f.error,
                        "mismatches": [{"game": i, **asdict(m)} for i, m in f.mismatches]} for f in self.files],
@@ -255,11 +270,15 @@ def check_game(game: Mapping) -> Mismatch | None:
     return None
 
 
-def check_file(path: str | os.PathLike) -> FileResult:
-    """Check every game of one file; a file that cannot be read is reported, never raised."""
+def check_file(path: str | os.PathLike, validation: str = "auto") -> FileResult:
+    """Check every game of one file; a file that cannot be read is reported, never raised.
+
+    ``validation``: how the file is validated before its games are replayed (see
+    `pyrat_env.replay.validate_game`; ``"auto"``: the JSON Schema when jsonschema is installed).
+    """
     res = FileResult(str(path))
     try:
-        games = load_game_file(path)
+        games = load_game_file(path, validation=validation)
     except ReplayError as exc:
         res.error = str(exc)
         return res
@@ -277,9 +296,10 @@ def check_file(path: str | os.PathLike) -> FileResult:
     return res
 
 
-def check_files(paths: Iterable[str | os.PathLike]) -> CompatReport:
-    """Check every game of every file."""
-    return CompatReport([check_file(p) for p in paths])
+def check_files(paths: Iterable[str | os.PathLike], validation: str = "auto") -> CompatReport:
+    """Check every game of every file (``validation`` as in `check_file`)."""
+    method = validation_method(validation)
+    return CompatReport([check_file(p, method) for p in paths], validation=method)
 
 
 # -- command line ---------------------------------------------------------------------------------------
@@ -290,17 +310,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        "(turn, locations, muds, scores, remaining cheese) and the end of the game. "
                                        "Exit status 0 only if every game is reproduced.")
     check.add_argument("files", nargs="+", metavar="FILE", help=".json or .json.gz trace or replay files")
-    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    cli_options.add_json(check, "print the report as JSON")
     check.add_argument("-v", "--verbose", action="store_true", help="also print one line per file")
 
 
 def run(args: argparse.Namespace) -> int:
+    # a path that names no file is a typo (a user error, exit 2); a file that is not a valid game is a failed check
+    missing = [f for f in args.files if not os.path.isfile(f)]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise UsageError(f"{missing[0]}: no such file{more}")
     report = check_files(args.files)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         print()
     else:
         if args.verbose:
+            print(report.validation_line())
             for f in report.files:
                 if f.error is None:
                     print(f"{f.path}: {f.reproduced}/{f.games} games reproduced")

@@ -1,8 +1,8 @@
 """Replay files: the versioned record of a game, shared by matches, tournaments, datasets and the viewer.
 
 Format ``pyrat-replay/1`` (JSON, gzipped when the name ends in ``.gz``) extends the official trace
-format ``pyrat-game-trace/1`` (``../shared/pyrat-game-traces/README.md``): the trace keys keep their
-meaning, and the others are additions.
+format ``pyrat-game-trace/1`` (the format of the games recorded from pyrat-game; ``tests/data/traces``
+holds a few): the trace keys keep their meaning, and the others are additions.
 
 =================  ===========================================================================
 key                meaning
@@ -24,12 +24,15 @@ key                meaning
 ``seed``           the game's seed, or null
 ``result``         ``scores``, ``team_scores``, ``winner`` (team label, null on a draw), ``draw``,
                    ``reason`` (``all_cheese_eaten``, ``ranking_decided``, ``max_turns``,
-                   ``forfeit``), ``turns``
+                   ``forfeit``), ``turns``; tournaments add ``forfeits`` (by player name:
+                   ``{"turn", "kind", "message"}``)
 ``created``        UTC time of writing (ISO 8601); ``software``: the writer's name and version
 =================  ===========================================================================
 
-`load_game_file` reads traces and replays alike (one game or a list of games) and raises
-`ReplayError` naming the file and what is wrong.
+The format is stated as a JSON Schema, shipped as ``pyrat_env/schemas/replay.schema.json`` (see
+`pyrat_env.schemas`). `load_game_file` reads traces and replays alike (one game or a list of games) and
+raises `ReplayError` naming the file, the JSON path and what is wrong; `validate_game` checks one game, by
+hand (no dependency) or against the schema (with the jsonschema package).
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import reprlib
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import schemas
 from .engine import ACTION_INDEX, Maze, MazeError
 
 REPLAY_FORMAT = "pyrat-replay/1"
@@ -67,8 +72,25 @@ def _open_text(path: Path) -> str:
         raise ReplayError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def load_game_file(path: str | os.PathLike) -> list[dict]:
-    """All games in a trace or replay file (``.json`` or ``.json.gz``, one game or a list), validated."""
+VALIDATIONS = ("hand", "schema", "auto")
+
+
+def validation_method(validation: str = "auto") -> str:
+    """What `validate_game` does for ``validation``: ``"schema"`` or ``"hand"`` (``"auto"``: the JSON Schema
+    when the jsonschema package is installed, the hand checks otherwise)."""
+    if validation not in VALIDATIONS:
+        raise ValueError(f"validation must be one of {', '.join(VALIDATIONS)}, not {validation!r}")
+    if validation == "auto":
+        return "schema" if schemas.available() else "hand"
+    return validation
+
+
+def load_game_file(path: str | os.PathLike, *, validation: str = "hand") -> list[dict]:
+    """All games in a trace or replay file (``.json`` or ``.json.gz``, one game or a list), validated.
+
+    ``validation`` as in `validate_game`. A problem is raised as `ReplayError`, one line: the file, the JSON
+    path (``$`` is the file's content: ``$[2]`` the third game of a list) and what is wrong.
+    """
     path = Path(path)
     if not path.exists():
         raise ReplayError(f"{path}: no such file")
@@ -84,8 +106,7 @@ def load_game_file(path: str | os.PathLike) -> list[dict]:
     if not games:
         raise ReplayError(f"{path}: the file holds an empty list of games")
     for i, game in enumerate(games):
-        where = f"{path}" if len(games) == 1 else f"{path}: game {i}"
-        validate_game(game, where)
+        validate_game(game, str(path), validation=validation, path="$" if data is game else f"$[{i}]")
     return games
 
 
@@ -94,51 +115,69 @@ def load_replay(path: str | os.PathLike) -> dict:
     return load_game_file(path)[0]
 
 
-def _need(cond: bool, where: str, msg: str) -> None:
-    if not cond:
-        raise ReplayError(f"{where}: {msg}")
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def validate_game(game: object, where: str = "game") -> None:
-    """Check the structure of a trace or replay dict; raise `ReplayError` on the first problem."""
-    _need(isinstance(game, Mapping), where, f"a game must be a JSON object, not {type(game).__name__}")
+def validate_game(game: object, where: str = "game", *, validation: str = "hand", path: str = "$") -> None:
+    """Check a trace or replay dict; raise `ReplayError` (``"WHERE: JSON_PATH: problem"``) on the first problem.
+
+    ``validation="hand"`` runs the checks below, which need nothing but this package: the structure the
+    engine and the readers rely on, and what a JSON Schema cannot say (a maze whose edges join grid
+    neighbours both ways, unique player names, states naming every player). ``"schema"`` checks the game
+    against the shipped JSON Schema first (``pyrat_env/schemas/replay.schema.json``, stricter: every key and
+    type of the format; needs the jsonschema package), then runs the same checks; ``"auto"`` uses the schema
+    when jsonschema is installed. ``path`` is the game's JSON path in its file.
+    """
+    if validation_method(validation) == "schema":
+        problem = schemas.game_error(game, path)
+        if problem is not None:
+            raise ReplayError(f"{where}: {problem}")
+
+    def need(cond: bool, parts: tuple, msg: str) -> None:
+        if not cond:
+            raise ReplayError(f"{where}: {schemas.json_path(parts, path)}: {msg}")
+
+    need(isinstance(game, Mapping), (), f"a game must be a JSON object, not {type(game).__name__}")
     fmt = game.get("format")
-    _need(fmt in KNOWN_FORMATS, where, f"field 'format' is {fmt!r}; expected one of {', '.join(KNOWN_FORMATS)}")
+    need(fmt in KNOWN_FORMATS, ("format",), f"is {reprlib.repr(fmt)}; expected one of {', '.join(KNOWN_FORMATS)}")
     for key in ("width", "height", "maze", "cheese", "players", "states"):
-        _need(key in game, where, f"missing field '{key}'")
-    w, h = game["width"], game["height"]
-    _need(isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0, where,
-          f"fields 'width' and 'height' must be positive integers, got {w!r} and {h!r}")
-    _need(isinstance(game["maze"], Mapping) and game["maze"], where, "field 'maze' must be a non-empty object")
+        need(key in game, (), f"missing field '{key}'")
+    for key in ("width", "height"):
+        need(_is_int(game[key]) and game[key] > 0, (key,), f"must be a positive integer, got {reprlib.repr(game[key])}")
+    need(isinstance(game["maze"], Mapping) and game["maze"], ("maze",), "must be a non-empty object")
     try:
         maze_from_game(game)
+        maze_problem = None
     except (MazeError, ValueError, TypeError) as exc:
-        raise ReplayError(f"{where}: field 'maze': {exc}") from None
+        maze_problem = str(exc)
+    need(maze_problem is None, ("maze",), str(maze_problem))
     cheese = game["cheese"]
-    _need(isinstance(cheese, list) and all(isinstance(c, int) for c in cheese), where,
-          "field 'cheese' must be a list of cell indices")
+    need(isinstance(cheese, list) and all(_is_int(c) for c in cheese), ("cheese",), "must be a list of cell indices")
     players = game["players"]
-    _need(isinstance(players, list) and players, where, "field 'players' must be a non-empty list")
+    need(isinstance(players, list) and players, ("players",), "must be a non-empty list")
     names = []
     for p, player in enumerate(players):
-        _need(isinstance(player, Mapping), where, f"players[{p}] must be an object")
+        need(isinstance(player, Mapping), ("players", p), "must be an object")
         for key in ("name", "start", "actions"):
-            _need(key in player, where, f"players[{p}] is missing '{key}'")
-        _need(isinstance(player["start"], int), where, f"players[{p}].start must be a cell index")
+            need(key in player, ("players", p), f"missing field '{key}'")
+        need(_is_int(player["start"]), ("players", p, "start"),
+             f"must be a cell index, got {reprlib.repr(player['start'])}")
         acts = player["actions"]
-        _need(isinstance(acts, list), where, f"players[{p}].actions must be a list")
+        need(isinstance(acts, list), ("players", p, "actions"), "must be a list")
         for t, a in enumerate(acts):
-            _need(a in ACTION_INDEX, where, f"players[{p}].actions[{t}] is {a!r}, not an action name")
+            need(isinstance(a, str) and a in ACTION_INDEX, ("players", p, "actions", t),
+                 f"{reprlib.repr(a)} is not an action name")
         names.append(str(player["name"]))
-    _need(len(set(names)) == len(names), where, f"player names must be unique, got {names}")
+    need(len(set(names)) == len(names), ("players",), f"player names must be unique, got {names}")
     states = game["states"]
-    _need(isinstance(states, list) and len(states) >= 1, where, "field 'states' must be a non-empty list")
+    need(isinstance(states, list) and len(states) >= 1, ("states",), "must be a non-empty list")
     for t, st in enumerate(states):
-        _need(isinstance(st, Mapping), where, f"states[{t}] must be an object")
+        need(isinstance(st, Mapping), ("states", t), "must be an object")
         for key in ("turn", "locations", "scores", "muds", "cheese"):
-            _need(key in st, where, f"states[{t}] is missing '{key}'")
-        _need(isinstance(st["locations"], Mapping) and set(st["locations"]) == set(names), where,
-              f"states[{t}].locations must name every player")
+            need(key in st, ("states", t), f"missing field '{key}'")
+        need(isinstance(st["locations"], Mapping) and set(st["locations"]) == set(names), ("states", t, "locations"),
+             f"must name every player ({', '.join(map(repr, names))}) and no other")
 
 
 def maze_from_game(game: Mapping) -> Maze:

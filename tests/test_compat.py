@@ -1,7 +1,8 @@
 """`pyrat compat check`: every official recorded game is reproduced, and tampered or broken files are caught.
 
-The official traces (``../shared/pyrat-game-traces``, recorded by pyrat-game) are replayed through the
-engine by `pyrat_env.compat`, through its functions and through the ``pyrat`` command. Tampered copies
+The official traces (recorded by pyrat-game: the full set in ``../shared/pyrat-game-traces`` when it is
+there, else the few copied into ``tests/data/traces``; see the ``official_traces`` fixture) are replayed
+through the engine by `pyrat_env.compat`, through its functions and through the ``pyrat`` command. Tampered copies
 of one game (a location, a score, a mud count, a cheese, an action, the end) must be reported with the
 right turn and field; malformed files must give one line naming the file, never a traceback.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -21,26 +23,35 @@ import pytest
 from pyrat_env import cli, compat
 from pyrat_env.engine import ACTION_INDEX, ACTION_NAMES, GameBatch
 from pyrat_env.mazes import GameConfig, new_game
-from pyrat_env.replay import REPLAY_FORMAT, load_game_file, maze_from_game, save_replay
+from pyrat_env.replay import finish_replay, game_result, load_game_file, maze_from_game, save_replay, start_replay
 
 REPO = Path(__file__).resolve().parents[1]
-N_OFFICIAL_GAMES = 41
+# sha256 of the official trace files copied into tests/data/traces: the copies stay untouched
+LOCAL_COPIES = {
+    "big_mud.json.gz": "03af735d3f94363761be40cbd8c8749641df839b1ca523ab2aacedd307914a59",
+    "default_corners_greedy.json.gz": "4ef887574d45f8abafcb8d2f9b3d6acad38b429edfc1a453889526cbfeac6ce6",
+    "four_players_one_team.json.gz": "afd3b1c44f818d65a6bf324c0258d608d6a87b6324ce5118329e3173f057ac02",
+    "three_teams.json.gz": "efe3ced6add68edd16d03648be8f4480b876706165861fa5a87111afd183c0e4",
+}
 
 
 @pytest.fixture(scope="module")
-def trace_files(shared_dir) -> list[Path]:
-    folder = shared_dir / "pyrat-game-traces"
-    files = sorted(folder.glob("*.json.gz"))
-    if not files:
-        pytest.skip(f"no traces in {folder}")
-    return files
+def trace_files(official_traces) -> list[Path]:
+    return list(official_traces.files)
 
 
 @pytest.fixture(scope="module")
-def corners_game(trace_files) -> dict:
+def n_games(official_traces) -> int:
+    """Games in the trace files: known for the full and the local sets, counted for another folder."""
+    if official_traces.games is not None:
+        return official_traces.games
+    return sum(len(load_game_file(f)) for f in official_traces.files)
+
+
+@pytest.fixture(scope="module")
+def corners_game(official_traces) -> dict:
     """A two-player official game with mud crossings (default_corners_greedy, game 0)."""
-    path = next(p for p in trace_files if p.name == "default_corners_greedy.json.gz")
-    return load_game_file(path)[0]
+    return load_game_file(official_traces.file("default_corners_greedy.json.gz"))[0]
 
 
 def _mud_entry(game: dict) -> tuple[int, str]:
@@ -60,18 +71,27 @@ def _run_cli(capsys, *args: str) -> tuple[int, str]:
 
 
 # -- the official games -------------------------------------------------------------------------------
-def test_every_official_game_is_reproduced(trace_files):
-    report = compat.check_files(trace_files)
+def test_local_traces_are_untouched_copies_of_the_official_ones(official_traces):
+    local = REPO / "tests" / "data" / "traces"
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in local.glob("*.json.gz")} == LOCAL_COPIES
+    if official_traces.full:  # the originals agree with the copies
+        for name, digest in LOCAL_COPIES.items():
+            assert hashlib.sha256((official_traces.folder / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_every_official_game_is_reproduced(trace_files, n_games):
+    # by hand: the schema's own pass over every file is in the next test, through the command
+    report = compat.check_files(trace_files, validation="hand")
     assert report.lines() == []
-    assert (report.reproduced, report.total) == (N_OFFICIAL_GAMES, N_OFFICIAL_GAMES)
-    assert report.ok
-    assert report.summary() == f"reproduced {N_OFFICIAL_GAMES}/{N_OFFICIAL_GAMES} games"
+    assert (report.reproduced, report.total) == (n_games, n_games)
+    assert report.ok and report.validation == "hand"
+    assert report.summary() == f"reproduced {n_games}/{n_games} games"
 
 
-def test_every_official_game_through_the_command(trace_files, capsys):
+def test_every_official_game_through_the_command(trace_files, n_games, capsys):
     code, out = _run_cli(capsys, *map(str, trace_files))
     assert code == 0
-    assert out.strip().splitlines() == [f"reproduced {N_OFFICIAL_GAMES}/{N_OFFICIAL_GAMES} games"]
+    assert out.strip().splitlines() == [f"reproduced {n_games}/{n_games} games"]
 
 
 def _renamed(view: dict, names: list[str]) -> dict:
@@ -82,7 +102,7 @@ def _renamed(view: dict, names: list[str]) -> dict:
     return out
 
 
-def test_batched_engine_reproduces_every_official_game(trace_files):
+def test_batched_engine_reproduces_every_official_game(trace_files, n_games):
     """The games of each trace file (same size and players) stepped together in one `GameBatch`."""
     checked = 0
     for path in trace_files:
@@ -115,7 +135,7 @@ def test_batched_engine_reproduces_every_official_game(trace_files):
                 f"{path.name} game {i} ended at turn {batch.turn[i]}"
             assert list(used[i]) == [len(p["actions"]) for p in g["players"]]
             checked += 1
-    assert checked == N_OFFICIAL_GAMES
+    assert checked == n_games
 
 
 def test_the_installed_pyrat_command_runs_as_a_process(trace_files):
@@ -133,6 +153,38 @@ def test_json_report(trace_files, capsys):
     assert code == 0 and data["ok"] is True
     assert data["reproduced"] == data["total"] == data["files"][0]["games"] > 0
     assert data["files"][0]["mismatches"] == [] and data["files"][0]["error"] is None
+    assert data["validation"] == "schema"  # jsonschema is in the dev extra
+
+
+@pytest.fixture(params=["schema", "hand"])
+def validation(request, monkeypatch) -> str:
+    """Both ways of validating files: with jsonschema, and with jsonschema hidden (as when not installed)."""
+    if request.param == "hand":
+        monkeypatch.setitem(sys.modules, "jsonschema", None)
+    return request.param
+
+
+def test_the_command_says_how_it_validated_only_when_asked(official_traces, validation, capsys):
+    path = str(official_traces.file("three_teams.json.gz"))
+    code, out = _run_cli(capsys, path)
+    assert (code, out.strip()) == (0, "reproduced 2/2 games")
+    code, out = _run_cli(capsys, path, "--json")
+    assert code == 0 and json.loads(out)["validation"] == validation
+    code, out = _run_cli(capsys, path, "--verbose")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 3 and lines[1:] == [f"{path}: 2/2 games reproduced", "reproduced 2/2 games"]
+    if validation == "schema":
+        assert lines[0].startswith("files validated against the JSON Schema (jsonschema ")
+    else:
+        assert lines[0] == "files validated by the hand checks of pyrat_env.replay (jsonschema is not installed)"
+
+
+def test_the_schema_is_used_only_when_jsonschema_is_installed(official_traces, monkeypatch):
+    path = official_traces.file("three_teams.json.gz")
+    assert compat.check_files([path]).validation == "schema"
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    report = compat.check_files([path])
+    assert (report.validation, report.ok) == ("hand", True)
 
 
 # -- tampered games -----------------------------------------------------------------------------------
@@ -237,12 +289,12 @@ def test_mismatch_message_names_both_values(corners_game):
                       f"{true_cell} by the engine")
 
 
-def test_tampered_file_through_the_command(corners_game, trace_files, tmp_path, capsys):
+def test_tampered_file_through_the_command(corners_game, official_traces, tmp_path, capsys):
     games = [copy.deepcopy(corners_game), copy.deepcopy(corners_game)]
     turn, field = _tamper_location(games[1])
     path = tmp_path / "tampered.json.gz"
     path.write_bytes(gzip.compress(json.dumps(games).encode()))
-    good = next(p for p in trace_files if p.name == "three_teams.json.gz")
+    good = official_traces.file("three_teams.json.gz")
     code, out = _run_cli(capsys, str(good), str(path))
     assert code == 1
     lines = out.strip().splitlines()
@@ -311,17 +363,23 @@ def _bad_state(tmp_path, game):
     return p
 
 
-def _no_such_file(tmp_path, game):
-    return tmp_path / "missing.json"
-
-
 MALFORMED = [(_not_json, "JSON"), (_truncated_gzip, "gzip"), (_truncated_json, "JSON"),
-             (_missing_field, "'maze'"), (_bad_action, "jump"), (_bad_state, "states[4]"),
-             (_no_such_file, "no such file")]
+             (_missing_field, "'maze'"), (_bad_action, "$.players[0].actions[3]: 'jump'"),
+             (_bad_state, "$.states[4]: ")]
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path, capsys):
+    missing = tmp_path / "missing.json"
+    report = compat.check_files([missing])
+    assert (report.lines(), report.total, report.ok) == ([f"{missing}: no such file"], 1, False)
+    code = cli.main(["compat", "check", str(missing)])
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert code != 0 and len(lines) == 1 and str(missing) in lines[0] and "no such file" in lines[0]
 
 
 @pytest.mark.parametrize("make,words", MALFORMED, ids=lambda x: getattr(x, "__name__", "").strip("_"))
-def test_malformed_file_gives_one_line_naming_the_file(corners_game, tmp_path, capsys, make, words):
+def test_malformed_file_gives_one_line_naming_the_file(corners_game, tmp_path, capsys, make, words, validation):
     path = make(tmp_path, corners_game)
     code, out = _run_cli(capsys, str(path))
     assert code == 1
@@ -357,13 +415,14 @@ def test_cheese_on_a_start_cell_is_refused(corners_game):
 
 # -- our replays, including games truncated by max_turns ------------------------------------------------
 def _our_replay(config: GameConfig, seed: int, max_turns: int | None) -> dict:
-    """A pyrat-replay/1 dict of a game played by the engine with seeded random moves."""
+    """A pyrat-replay/1 dict of a game played by the engine with seeded random moves, built as the match
+    runner builds its replays (`start_replay`, `game_result`, `finish_replay`)."""
     setup = new_game(config.with_(max_turns=max_turns), seed)
     rng = np.random.default_rng(seed)
     g = setup.game()
     names = [f"p{i}" for i in range(g.n_players)]
-    actions: list[list[str]] = [[] for _ in names]
-    states = [g.snapshot(names)]
+    replay = start_replay(setup.maze, setup.cheese, setup.starts, names, names, ["pattern"] * len(names),
+                          g.snapshot(names), setup.config.to_dict(), seed)
     while not g.over:
         assert g.turn < 20_000, "the test game does not end"
         step = [0] * g.n_players
@@ -371,19 +430,11 @@ def _our_replay(config: GameConfig, seed: int, max_turns: int | None) -> dict:
             for p in range(g.n_players):
                 if not g.in_mud(p):
                     step[p] = int(rng.choice(g.legal_actions(p)))
-                    actions[p].append(ACTION_NAMES[step[p]])
+                    replay["players"][p]["actions"].append(ACTION_NAMES[step[p]])
+                    replay["players"][p]["think_times"].append(0.0)
         g.step(step)
-        states.append(g.snapshot(names))
-    reason = "max_turns" if g.truncated else ("all_cheese_eaten" if not g.cheese else "ranking_decided")
-    return {
-        "format": REPLAY_FORMAT, "width": setup.maze.width, "height": setup.maze.height,
-        "maze": setup.maze.to_dict(), "cheese": list(setup.cheese),
-        "players": [{"name": n, "team": n, "agent": "pattern", "start": s, "actions": a}
-                    for n, s, a in zip(names, setup.starts, actions)],
-        "states": states, "stats": {"turns": len(states) - 2, "scores": states[-1]["scores"]},
-        "config": setup.config.to_dict(), "seed": seed,
-        "result": {"reason": reason, "turns": len(states) - 2},
-    }
+        replay["states"].append(g.snapshot(names))
+    return finish_replay(replay, game_result(g, names, names), [0.0] * len(names), [0] * len(names))
 
 
 def test_replay_truncated_by_max_turns_is_reproduced(tmp_path, capsys):

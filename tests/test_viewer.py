@@ -1,8 +1,9 @@
 """The pygame viewer, headless: frames follow the game, keys and the mouse move the shown turn, bad files
 give one-line errors, screenshots are written, drawing scales from 7x5 to 41x31, live watching works.
 
-Replays are built here from the engine (a greedy player against a random one), so the tests need no
-data files; the official traces in ``../shared/pyrat-game-traces`` are used when present.
+Replays are built here from the engine (a greedy player against a random one), so most tests need no
+data files; one draws a few official traces (the ``official_traces`` fixture: ``../shared/pyrat-game-traces``
+when present, else the copies in ``tests/data/traces``).
 """
 
 from __future__ import annotations
@@ -181,6 +182,48 @@ def test_describe_result_without_a_result_key():
     assert render.describe_result(None, {"scores": {"a": 2}, "cheese": []}, players[:1])[0] == "A scored 2"
 
 
+LONG = ("the_greediest_rat_in_the_whole_town", "a-python-with-an-even-longer-name")
+
+
+@pytest.mark.parametrize("size", [(560, 420), (400, 300), (1280, 860)])
+def test_the_result_box_shows_the_whole_result(replay, monkeypatch, size):
+    """Long agent names at small window sizes: the headline and the reason are drawn whole (no "..."), on as
+    many lines as they need, each line measured with the font no wider than the box."""
+    text = json.dumps(replay)
+    for old, new in zip(NAMES, LONG):
+        text = text.replace(f'"{old}"', f'"{new}"')
+    long = json.loads(text)
+    drawn: list[tuple[str, int, int | None]] = []
+    real = render.blit_text
+
+    def recording(surface, s, pos, size, color, anchor="topleft", outline=None, max_width=None):
+        drawn.append((s, size, max_width))
+        return real(surface, s, pos, size, color, anchor, outline, max_width)
+
+    monkeypatch.setattr(render, "blit_text", recording)
+    render.draw_replay_frame(long, len(long["states"]) - 1, size=size)
+    headline, reason, _ = render.GameModel(long).result()
+    assert LONG[0] in headline or LONG[1] in headline
+    box = [d for d in drawn[next(i for i, d in enumerate(drawn) if d[0] == "Game over") + 1:]]
+    lines = [s for s, _, _ in box]
+    assert "".join(lines).replace(" ", "") == (headline + reason).replace(" ", ""), lines
+    panel = render.compute_layout(size, long["width"], long["height"]).panel_rect
+    for s, font_size, max_width in box:
+        assert max_width is not None and max_width < panel.w
+        assert render.font(font_size).size(s)[0] <= max_width, (s, max_width)
+    big = box[0][1]
+    if size[0] < 1000:   # without wrapping, the headline would not have fitted
+        assert render.font(big).size(headline)[0] > box[0][2]
+
+
+def test_wrap_text_keeps_the_figures_together():
+    size = 20
+    width = render.font(size).size("wins 11 - 9")[0]
+    assert render.wrap_text("greedy wins 11 - 9", size, width) == ["greedy", "wins 11 - 9"]
+    assert render.wrap_text("Draw 10.5 - 10.5", size, 10_000) == ["Draw 10.5 - 10.5"]
+    assert render.wrap_text("", size, 50) == [""]
+
+
 # -- the interactive app ---------------------------------------------------------------------------------------
 def test_keys_and_mouse_move_the_shown_turn(replay):
     app = ViewerApp(replay, playing=False, size=(900, 600))
@@ -304,7 +347,7 @@ def test_bad_replay_gives_one_line_naming_the_file(kind, replay_file, tmp_path, 
     path = _bad_files(tmp_path, replay_file)[kind]
     rc = pyrat_main(["watch", str(path), "--screenshot", str(tmp_path / "never.png")])
     err = capsys.readouterr().err
-    assert rc != 0
+    assert rc == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in err, err
     assert not (tmp_path / "never.png").exists()
@@ -314,7 +357,7 @@ def test_bad_replay_through_the_real_command(replay_file, tmp_path):
     path = _bad_files(tmp_path, replay_file)["truncated_gzip"]
     proc = subprocess.run([sys.executable, "-m", "pyrat_env.cli", "watch", str(path)], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and str(path) in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -374,13 +417,12 @@ def test_render_rgb_defaults_and_multi_player_states():
     assert arr.shape == (500, 700, 3)
 
 
-def test_official_traces_without_optional_keys(shared_dir, tmp_path):
-    traces = shared_dir / "pyrat-game-traces"
+def test_official_traces_without_optional_keys(official_traces, tmp_path):
     for name in ("four_players_one_team.json.gz", "three_teams.json.gz", "big_mud.json.gz"):
         out = tmp_path / f"{name}.png"
-        assert pyrat_main(["watch", str(traces / name), "--turn", "last", "--screenshot", str(out)]) == 0
+        assert pyrat_main(["watch", str(official_traces.file(name)), "--turn", "last", "--screenshot", str(out)]) == 0
         assert out.stat().st_size > 1000
-    app = ViewerApp(load_replay(traces / "three_teams.json.gz"), playing=False, size=(800, 500))
+    app = ViewerApp(load_replay(official_traces.file("three_teams.json.gz")), playing=False, size=(800, 500))
     try:
         _key(pygame.K_END)
         app.step_frame(0.0)
