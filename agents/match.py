@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from pyrat_env.agent import Agent, GameContext, to_action_index
+from pyrat_env.cli_options import unique_names  # the one rule for names (``greedy#1``), as on the command line
 from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, GameSetup, new_game, preset
 from pyrat_env.replay import (
@@ -55,6 +56,9 @@ from pyrat_env.replay import (
 
 DEFAULT_PREPROCESSING_TIME = 3.0
 DEFAULT_TURN_TIME = 0.1
+# the turn limit of ``pyrat play`` and of tournaments (a game between agents that never eat could go on forever);
+# the functions here default to the set-up's own limit (none for the presets), as the official game
+DEFAULT_MAX_TURNS = 1000
 # postprocessing (``end``) is not timed by pyrat-game; here it gets this much, so a hung agent cannot hang a series
 END_TIME = 10.0
 
@@ -135,11 +139,18 @@ class AgentRunner:
         return "ok", call.value, call.elapsed
 
     def close(self) -> None:
-        """Stop the worker thread once it is free (a stuck one is left behind as a daemon)."""
+        """Stop the worker thread once it is free and wait for it to end (a stuck one is left behind as a daemon).
+
+        Waiting matters: a daemon thread that is still unwinding native code (torch's thread pool, say) while
+        the interpreter shuts down aborts the whole process ("terminate called without an active exception").
+        """
+        thread, stuck = self._thread, self.busy
         if self._queue is not None:
             self._queue.put(None)
         self._queue = self._thread = None
         self._pending = None
+        if thread is not None and not stuck:
+            thread.join(timeout=5.0)
 
 
 def _describe(exc: BaseException) -> str:
@@ -187,17 +198,6 @@ class MatchResult:
         return {"names": self.names, "specs": self.specs, "teams": self.teams, "scores": self.scores,
                 "team_scores": self.team_scores, "winner": self.winner, "draw": self.draw, "reason": self.reason,
                 "turns": self.turns, "timeouts": self.timeouts, "errors": self.errors, "seed": self.seed}
-
-
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Names made unique: a name used more than once becomes ``name#1``, ``name#2``, ..."""
-    out = []
-    for n in names:
-        if names.count(n) > 1:
-            out.append(f"{n}#{sum(1 for m in out if m.startswith(n + '#')) + 1}")
-        else:
-            out.append(n)
-    return out
 
 
 def _agent_label(agent: Agent) -> str:
@@ -459,7 +459,8 @@ def play_series(agents: Sequence[str | Agent | AgentFactory], games: int = 2, se
                 turn_time: float | None = DEFAULT_TURN_TIME, max_turns: int | None = None,
                 replay_dir: str | os.PathLike | None = None, keep_results: bool = True, record: bool = False,
                 observer: Observer | None = None,
-                progress: Callable[[int, MatchResult], None] | None = None) -> SeriesResult:
+                progress: Callable[[int, MatchResult], None] | None = None,
+                names: Sequence[str] | None = None) -> SeriesResult:
     """Play ``games`` games between ``agents`` (specs, agents or zero-argument factories).
 
     Set-ups come from ``config`` (a `GameConfig` or preset name) and the series ``seed``, or from
@@ -467,7 +468,8 @@ def play_series(agents: Sequence[str | Agent | AgentFactory], games: int = 2, se
     ``games`` is even) plays each set-up twice with the seats swapped. Agents are made afresh for
     every game (a spec or factory; an `Agent` instance is reused). Replays are written to
     ``replay_dir`` as ``game_0000.json.gz``... when it is given; with ``record`` (and no
-    ``replay_dir``) each result keeps its replay in memory instead.
+    ``replay_dir``) each result keeps its replay in memory instead. ``names`` label the agents (default:
+    their own labels, made unique).
     """
     from .spec import agent_factory
 
@@ -479,7 +481,12 @@ def play_series(agents: Sequence[str | Agent | AgentFactory], games: int = 2, se
         factories.append(fac)
         labels.append(label)
         spec_strings.append(spec_str)
-    names = unique_names(labels)
+    if names is None:
+        names = unique_names(labels)
+    else:
+        names = [str(n) for n in names]
+        if len(names) != len(factories) or len(set(names)) != len(names):
+            raise ValueError(f"give one unique name per agent, got {names} for {len(factories)} agents")
     n_agents = len(factories)
     if paired is None:
         paired = n_agents == 2 and games % 2 == 0

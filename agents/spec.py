@@ -263,7 +263,9 @@ def resolve_agent(spec) -> Agent:
 
 # -- ``pyrat agents`` ------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print a JSON list of {name, kind, description}")
+    from pyrat_env.cli_options import add_json
+
+    add_json(parser, "print a JSON list of {name, kind, description}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import numpy as np
 from . import _accel, registry
 from .engine import GameBatch
 from .mazes import new_game
+from .runtime import cpu_count
 
 SUMMARY = "measure engine, environment and training speed"  # pyrat --help
 
@@ -164,14 +165,10 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
     return out
 
 
-def cpu_count() -> int:
-    """Cores this process may run on."""
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    from .cli_options import add_json
+
+    add_json(parser, "print one JSON object")
     parser.add_argument("--quick", action="store_true", help="shorter measurements (less precise)")
     parser.add_argument("--train", action="store_true", help="also measure PPO training speed per network")
     parser.add_argument("--no-envs", action="store_true", help="skip the environment measurements")

@@ -3,19 +3,15 @@
 Each subcommand is a module with ``add_arguments(parser)`` and ``run(args) -> int``, declared in the entry-point
 group ``pyrat_env.commands`` (``pyproject.toml``); only the chosen one is imported, so ``pyrat compat check``
 never loads torch. The one-line help of each is the first line of its module's docstring, read without
-importing it. A user error is one line on stderr and exit status 2 (`UsageError`, ``argparse``).
+importing it. A user error is one line on stderr and exit status 2 (`pyrat_env.cli_options.UsageError`, ``argparse``).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from . import registry
-
-
-class UsageError(Exception):
-    """A user's mistake (bad option value, missing file...): printed as one line, exit status 2."""
+from .cli_options import ArgumentParser, UsageError
 
 
 def _usage() -> str:
@@ -39,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyrat: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module = registry.load(registry.COMMANDS, name)
-    parser = argparse.ArgumentParser(prog=f"pyrat {name}", description=registry.summary(registry.COMMANDS, name))
+    parser = ArgumentParser(prog=f"pyrat {name}", description=registry.summary(registry.COMMANDS, name))
     module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    try:
+        args = parser.parse_args(argv[1:])
+    except SystemExit as exc:  # --help (0) or a bad option (2, its one line already printed): a status, as run's
+        return int(exc.code or 0)
     try:
         return int(module.run(args) or 0)
     except UsageError as exc:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from . import cli_options, schemas
-from .cli import UsageError
+from .cli_options import UsageError
 from .engine import ACTION_INDEX, Game
 from .replay import REPLAY_FORMAT, ReplayError, load_game_file, maze_from_game, validation_method
 

@@ -230,3 +230,29 @@ def test_series_writes_replays_and_plays_mazes_from_files(tmp_path):
     assert rep["states"] == first["states"]  # same set-up and the same seeds: the same game
     with pytest.raises(ValueError, match="no game 3"):
         setups_from_file(res.replays[0], index=3)
+
+
+def test_closing_a_runner_waits_for_its_worker_thread():
+    # A worker thread still unwinding at interpreter exit aborted `pyrat play cnn_planner ...` about one run
+    # in two ("terminate called without an active exception"): close() now waits for a free worker to end.
+    runner = AgentRunner("a")
+    assert runner.call(lambda: 1, timeout=1.0)[:2] == ("ok", 1)
+    thread = runner._thread
+    assert thread is not None and thread.is_alive()
+    runner.close()
+    assert not thread.is_alive()
+
+
+def test_closing_a_runner_leaves_a_stuck_worker_behind():
+    import threading
+
+    release = threading.Event()
+    runner = AgentRunner("b")
+    assert runner.call(release.wait, timeout=0.05)[0] == "timeout"
+    thread = runner._thread
+    t0 = time.perf_counter()
+    runner.close()                       # does not wait for the stuck call
+    assert time.perf_counter() - t0 < 1.0 and thread.is_alive()
+    release.set()
+    thread.join(timeout=5.0)
+    assert not thread.is_alive()

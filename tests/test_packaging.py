@@ -125,7 +125,8 @@ def test_notebook_imports_in_a_jupyter_kernel_from_a_clashing_folder(user_folder
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("\n".join(imports)),
                 nbformat.v4.new_code_cell(LOADED_FROM_HERE)]
-    client = nbclient.NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(user_folder)}})
+    client = nbclient.NotebookClient(nb, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(user_folder)}})
     client.execute()
     printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert printed.strip() == "[]", printed

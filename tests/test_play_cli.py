@@ -76,19 +76,65 @@ def test_errors_and_timeouts_per_agent(capsys):
 @pytest.mark.parametrize("args,message", [
     (["nobody", "greedy"], "unknown agent 'nobody'"),
     (["greedy"], "has 2 players; give 2 agents"),
-    (["greedy", "random", "--games", "0"], "--games must be at least 1"),
+    (["greedy", "random", "--games", "0"], "--games/-n: must be at least 1"),
     (["greedy", "random", "--maze", "no/such/file.json"], "no such file"),
 ])
 def test_bad_arguments_exit_2_with_a_message(capsys, args, message):
     code, _, err = _play(capsys, *args)
-    assert code == 2 and message in err
+    assert code == 2 and message in err and err.count("\n") == 1   # more cases: tests/test_cli.py
 
 
 def test_watch_without_a_viewer_says_so(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyrat_env.viewer.live", None)
-    with pytest.raises(SystemExit) as info:
-        main(["play", "greedy", "random", "--watch", "-n", "1"])
-    assert "live viewer (pyrat_env.viewer.live) is not available" in str(info.value)
+    code, _, err = _play(capsys, "greedy", "random", "--watch", "-n", "1")
+    assert code == 2 and "live viewer (pyrat_env.viewer.live) is not available" in err
+
+
+IDLE = """
+from pyrat_env.agent import Agent
+
+
+class Idle(Agent):
+    \"\"\"Never moves: two of them never end a game by eating.\"\"\"
+
+    def act(self, game, seat):
+        return 0
+"""
+
+
+def test_a_game_that_cannot_end_stops_at_the_default_turn_limit(tmp_path, capsys):
+    from pyrat_rl.agents.match import DEFAULT_MAX_TURNS
+    from pyrat_rl.agents.tournament.config import TournamentConfig
+
+    idle = tmp_path / "idle.py"
+    idle.write_text(IDLE)
+    code, out, _ = _play(capsys, str(idle), str(idle), "-n", "1", "--preset", "tiny", "--no-time-limit", "--json",
+                         "--replay-dir", str(tmp_path / "replays"))
+    assert code == 0
+    data = json.loads(out)
+    assert data["reasons"] == {"max_turns": 1} and data["draws"] == 1 and data["max_turns"] == DEFAULT_MAX_TURNS
+    assert data["names"] == ["idle#1", "idle#2"]   # named by the file, as tournaments name them
+    rep = load_replay(tmp_path / "replays" / "game_0000.json.gz")
+    assert rep["stats"]["turns"] == DEFAULT_MAX_TURNS == TournamentConfig.max_turns
+    assert rep["config"]["max_turns"] == DEFAULT_MAX_TURNS
+
+
+def test_max_turns_zero_means_no_limit(capsys):
+    code, out, _ = _play(capsys, "greedy", "greedy", "-n", "1", "--preset", "tiny", "--no-time-limit", "--json",
+                         "--max-turns", "0")
+    data = json.loads(out)
+    assert code == 0 and data["max_turns"] is None and "max_turns" not in data["reasons"]
+
+
+def test_agents_named_on_the_command_line(tmp_path, capsys):
+    code, out, _ = _play(capsys, "alice=greedy", f"bob={PLAYERS / 'misbehaving.py'}:ChattyAgent", "-n", "2",
+                         "--preset", "tiny", "--no-time-limit", "--json", "--replay-dir", str(tmp_path))
+    data = json.loads(out)
+    assert code == 0 and data["names"] == ["alice", "bob"]
+    assert data["agents"] == ["greedy", f"{PLAYERS / 'misbehaving.py'}:ChattyAgent"]   # the specs, without NAME=
+    rep = load_replay(tmp_path / "game_0001.json.gz")   # seats swapped
+    assert [p["name"] for p in rep["players"]] == ["bob", "alice"]
+    assert [p["agent"] for p in rep["players"]] == data["agents"][::-1]
 
 
 def test_watch_calls_the_watcher(capsys, monkeypatch):

@@ -72,8 +72,9 @@ def test_adapter_replays_the_pyrat_game_game_exactly(tmp_path, seed, preset, ord
 def test_cli_play_on_a_recorded_maze_reproduces_it(tmp_path, capsys):
     path = _record(new_game("official", 2), tmp_path)
     out = tmp_path / "replays"
-    code = pyrat_main(["play", WANDERER, PLANNER, "--maze", str(path), "--games", "1", "--replay-dir", str(out),
-                       "--json"])
+    # the recorded players' names (files are named by their stem otherwise); no turn limit, as the official game
+    code = pyrat_main(["play", f"Wanderer={WANDERER}", f"Planner={PLANNER}", "--maze", str(path), "--games", "1",
+                       "--replay-dir", str(out), "--json", "--max-turns", "0"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["games"] == 1 and summary["errors"] == [0, 0] and summary["timeouts"] == [0, 0]

@@ -18,44 +18,72 @@ import json
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_MAX_TURNS, Limits, TournamentConfig, describe_agents, game_config, load_toml
+from pyrat_env import cli_options as opt
+from pyrat_env.cli_options import UsageError
+
+from .config import Limits, TournamentConfig, describe_agents, game_config, load_toml
 from .standings import FORMATS, render
 
 SUMMARY = "run tournaments and print standings"  # pyrat --help
 
 
+def _run_default(name: str):
+    """A default of `run_tournament`'s options (the runner is imported when the command is, not with the package)."""
+    from .runner import run_tournament
+
+    return opt.default_of(run_tournament, name)
+
+
+# Defaults of the options that a TOML file may also set: the options default to None (not given), and
+# `build_config` takes the file's value, else these (the dataclasses' and the runner's own defaults).
+def _defaults() -> dict:
+    return {"games_per_pair": opt.default_of(TournamentConfig, "games_per_pair"),
+            "preset": opt.default_of(game_config, "preset_name"), "seed": opt.default_of(TournamentConfig, "seed"),
+            "max_turns": opt.default_of(TournamentConfig, "max_turns"), "db": "tournament.sqlite",
+            "workers": _run_default("workers"), "backend": _run_default("backend")}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .runner import run_tournament, tournament_standings
+
+    d = _defaults()
+    limit = {f: opt.default_of(Limits, f) for f in Limits.IDENTITY}
     sub = parser.add_subparsers(dest="action", metavar="{run,standings}")
     sub.required = True
     run_p = sub.add_parser("run", help="play a round robin (or resume it) and print the standings",
                            description="Play a round robin between agents, each in its own process with time, "
                                        "memory and CPU limits; every game goes into the database and leaves a "
                                        "replay. Running the same command again resumes it.")
-    run_p.add_argument("--agents", nargs="+", metavar="SPEC",
-                       help="agents: built-in names, path/to/file.py[:Class], package.module:Class, checkpoints; "
-                            "NAME=SPEC names one")
+    run_p.add_argument("--agents", nargs="+", metavar="SPEC", type=opt.agent_arg, help=f"agents: {opt.AGENT_HELP}")
     run_p.add_argument("--config", metavar="FILE.toml", help="tournament settings (see docs/tournaments.md)")
-    run_p.add_argument("--games-per-pair", type=int, metavar="K", help="games per pair, even (default 2)")
-    run_p.add_argument("--preset", help="game preset: official (default), classic, tournament, tiny")
-    run_p.add_argument("--seed", type=int, help="tournament seed: gives every maze (default 0)")
-    run_p.add_argument("--db", metavar="FILE.sqlite", help="results database (default tournament.sqlite)")
+    run_p.add_argument("--games-per-pair", type=opt.positive, metavar="K",
+                       help=opt.with_default("games per pair, even", d["games_per_pair"]))
+    opt.add_preset(run_p, None, shown=d["preset"])
+    opt.add_seed(run_p, None, "tournament seed: gives every maze", shown=d["seed"])
+    run_p.add_argument("--db", metavar="FILE.sqlite", help=opt.with_default("results database", d["db"]))
     run_p.add_argument("--replay-dir", metavar="DIR", help="where replays go (default: DB-replays/ID/ beside the DB)")
-    run_p.add_argument("--workers", type=int, metavar="N", help="games played at once (default 1)")
-    run_p.add_argument("--max-turns", type=int, metavar="T",
-                       help=f"turn limit of a game, 0 for none (default {DEFAULT_MAX_TURNS})")
-    run_p.add_argument("--turn-time", type=float, metavar="S", help="seconds per turn (default 0.1)")
-    run_p.add_argument("--preprocessing-time", type=float, metavar="S", help="seconds for preprocessing (default 3)")
-    run_p.add_argument("--max-timeouts", type=int, metavar="N",
-                       help="timeouts in a row that forfeit a game, 0 for never (default 10)")
-    run_p.add_argument("--memory-mb", type=int, metavar="MB",
-                       help="address-space limit of an agent's process, 0 for none (default 4096)")
+    run_p.add_argument("--workers", type=opt.positive, metavar="N",
+                       help=opt.with_default("games played at once", d["workers"]))
+    opt.add_max_turns(run_p, None, shown=d["max_turns"])
+    run_p.add_argument("--turn-time", type=float, metavar="S",
+                       help=opt.with_default("seconds per turn", limit["turn_time"]))
+    run_p.add_argument("--preprocessing-time", type=float, metavar="S",
+                       help=opt.with_default("seconds for preprocessing", limit["preprocessing_time"]))
+    run_p.add_argument("--max-timeouts", type=opt.count, metavar="N",
+                       help=opt.with_default("timeouts in a row that forfeit a game, 0 for never",
+                                             limit["max_consecutive_timeouts"]))
+    run_p.add_argument("--memory-mb", type=opt.count, metavar="MB",
+                       help=opt.with_default("address-space limit of an agent's process, 0 for none",
+                                             limit["memory_mb"]))
     run_p.add_argument("--cpu-seconds", type=float, metavar="S",
-                       help="CPU-time limit of an agent's process in one game, 0 for none (default 600)")
-    run_p.add_argument("--backend", choices=("local", "ray"), help="where games run (default local)")
+                       help=opt.with_default("CPU-time limit of an agent's process in one game, 0 for none",
+                                             limit["cpu_seconds"]))
+    run_p.add_argument("--backend", choices=("local", "ray"), help=opt.with_default("where games run", d["backend"]))
     run_p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: a local instance)")
-    run_p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
-                       help="bootstrap resamples for the rating intervals (default 1000)")
-    run_p.add_argument("--json", action="store_true", help="print one JSON object: games, standings, matrix...")
+    bootstrap = opt.default_of(run_tournament, "bootstrap")
+    run_p.add_argument("--bootstrap", type=opt.positive, default=bootstrap, metavar="B",
+                       help=opt.with_default("bootstrap resamples for the rating intervals", bootstrap))
+    opt.add_json(run_p, "print one JSON object: games, standings, matrix...")
     run_p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     st_p = sub.add_parser("standings", help="print or export the standings of a recorded tournament",
@@ -66,18 +94,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     st_p.add_argument("--format", choices=FORMATS, default="table", help="table (default), md, html or csv")
     st_p.add_argument("--matrix", action="store_true", help="only the per-pair results matrix")
     st_p.add_argument("--output", "-o", metavar="FILE", help="write to a file instead of printing")
-    st_p.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="bootstrap resamples (default 1000)")
-    st_p.add_argument("--json", action="store_true", help="print one JSON object (tournament, standings, matrix)")
+    st_bootstrap = opt.default_of(tournament_standings, "bootstrap")
+    st_p.add_argument("--bootstrap", type=opt.positive, default=st_bootstrap, metavar="B",
+                      help=opt.with_default("bootstrap resamples", st_bootstrap))
+    opt.add_json(st_p, "print one JSON object (tournament, standings, matrix)")
     st_p.add_argument("--list", action="store_true", help="list the tournaments in the database")
 
 
 def build_config(args: argparse.Namespace) -> tuple[TournamentConfig, dict]:
-    """The `TournamentConfig` and the run options (db, replay_dir, workers, backend, ray_address) from args + TOML."""
+    """The `TournamentConfig` and the run options (db, replay_dir, workers, backend, ray_address) from args + TOML.
+
+    Raises ``ValueError`` (or ``OSError`` for the TOML file) for settings that cannot make a tournament.
+    """
     file = load_toml(args.config) if getattr(args, "config", None) else {}
+    defaults = _defaults()
 
     def pick(name: str, default=None):
         value = getattr(args, name, None)
-        return value if value is not None else file.get(name, default)
+        return value if value is not None else file.get(name, defaults.get(name, default))
 
     specs = args.agents if args.agents else file.get("agents")
     if not specs:
@@ -94,24 +128,40 @@ def build_config(args: argparse.Namespace) -> tuple[TournamentConfig, dict]:
     for key in ("memory_mb", "cpu_seconds"):
         if key in limits and not limits[key]:
             limits[key] = None
-    max_turns = pick("max_turns", DEFAULT_MAX_TURNS)
-    config = TournamentConfig(agents=entries, games_per_pair=int(pick("games_per_pair", 2)),
-                              game=game_config(pick("preset", "official"), file.get("game")),
-                              seed=int(pick("seed", 0)), max_turns=int(max_turns) or None, limits=Limits(**limits))
-    options = {"db": pick("db", "tournament.sqlite"), "replay_dir": pick("replay_dir"),
-               "workers": int(pick("workers", 1)), "backend": pick("backend", "local"),
-               "ray_address": pick("ray_address")}
+    config = TournamentConfig(agents=entries, games_per_pair=int(pick("games_per_pair")),
+                              game=game_config(pick("preset"), file.get("game")),
+                              seed=int(pick("seed")), max_turns=int(pick("max_turns") or 0) or None,
+                              limits=Limits(**limits))
+    options = {"db": pick("db"), "replay_dir": pick("replay_dir"), "workers": int(pick("workers")),
+               "backend": pick("backend"), "ray_address": pick("ray_address")}
     return config, options
+
+
+def check_agents_exist(config: TournamentConfig) -> None:
+    """A `UsageError` for an agent that names nothing: an unknown name, a file or checkpoint that does not exist.
+
+    Agents are not imported here (only ever in their own process); one that exists but fails to load
+    forfeits its games, as a broken submission should.
+    """
+    from ..spec import BUILTIN, shipped_agents
+
+    known = [*BUILTIN, *(n for n in shipped_agents() if n not in BUILTIN)]
+    for e in config.agents:
+        target, cls = opt.split_target(e.run_spec)
+        if opt.is_path(target):
+            if not Path(target).is_file():
+                raise UsageError(f"agent {e.spec!r}: {target} does not exist")
+        elif cls is None and target not in known:
+            raise UsageError(f"unknown agent {e.spec!r}: not a built-in or shipped agent ({', '.join(known)}), "
+                             "a file, a checkpoint or package.module:Class")
 
 
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_tournament
 
-    try:
+    with opt.user_errors(ValueError, OSError):
         config, options = build_config(args)
-    except (ValueError, OSError) as exc:
-        print(f"pyrat tournament run: {exc}", file=sys.stderr)
-        return 2
+    check_agents_exist(config)
     outcome = run_tournament(config, options["db"], replay_dir=options["replay_dir"], workers=options["workers"],
                              backend=options["backend"], ray_address=options["ray_address"],
                              progress=not args.quiet, bootstrap=args.bootstrap)
@@ -134,19 +184,15 @@ def _standings(args: argparse.Namespace) -> int:
     from .store import TournamentStore
 
     if not Path(args.db).is_file():
-        print(f"pyrat tournament standings: {args.db}: no such database", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.db}: no such database")
     if args.list:
         with TournamentStore(args.db) as store:
             for t in store.tournaments():
                 names = ", ".join(a["name"] for a in t["agents"])
                 print(f"{t['id']}  {t['created']}  {t['recorded']}/{t['scheduled']} games  seed {t['seed']}  {names}")
         return 0
-    try:
+    with opt.user_errors(ValueError):   # an unknown or ambiguous --tournament id
         info, rows, matrix = tournament_standings(args.db, args.tournament, bootstrap=args.bootstrap)
-    except ValueError as exc:
-        print(f"pyrat tournament standings: {exc}", file=sys.stderr)
-        return 2
     if args.json:
         text = json.dumps({"tournament": info["id"], "games": info["recorded"], "scheduled": info["scheduled"],
                            "standings": rows, "matrix": matrix}, indent=2) + "\n"

@@ -7,8 +7,9 @@ changing any of these (or a student's file) starts another tournament in the sam
 the games are run (workers, backend, database and replay paths) is not part of the id.
 
 Agent specs are read here without importing them (a student's file is only ever imported inside
-an agent's own process). ``NAME=SPEC`` names an agent; otherwise the name comes from the spec: a
-built-in name as it is, a file or checkpoint by its stem, ``module:Class`` by the class.
+an agent's own process). ``NAME=SPEC`` names an agent; otherwise the name comes from the spec, as
+``pyrat play`` names it (`pyrat_env.cli_options.default_agent_name`): a file or checkpoint by its stem,
+``module:Class`` by the class, a built-in name as it is.
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from pyrat_env.cli_options import default_agent_name, is_path, name_agents, split_agent_name, split_target
 from pyrat_env.mazes import GameConfig, preset
 
-from ..match import unique_names
-
-CHECKPOINT_SUFFIXES = (".zip", ".pt", ".onnx")
-DEFAULT_MAX_TURNS = 1000
-_NAME_RE = re.compile(r"^([A-Za-z0-9_.\-]+)=(.+)$")
+from ..match import DEFAULT_MAX_TURNS
 
 
 @dataclass(frozen=True)
@@ -118,19 +115,7 @@ class TournamentConfig:
 
 
 # -- agent specs, without importing them -------------------------------------------------------------------
-def _split_target(spec: str) -> tuple[str, str | None]:
-    """``path/file.py:Class`` -> (``path/file.py``, ``Class``); a Windows drive letter is no class."""
-    left, sep, right = spec.rpartition(":")
-    if sep and not (len(left) == 1 and left.isalpha()):
-        return left, (right or None)
-    return spec, None
-
-
-def _is_path(target: str) -> bool:
-    return target.endswith(".py") or "/" in target or os.sep in target or \
-        target.lower().endswith(CHECKPOINT_SUFFIXES)
-
-
+# ``[NAME=]SPEC`` and the default names are `pyrat_env.cli_options`' (``pyrat play`` names agents the same way)
 def _file_digest(path: Path) -> str | None:
     try:
         h = hashlib.sha256()
@@ -142,44 +127,29 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def describe_agent(spec: str, base_dir: str | os.PathLike | None = None) -> AgentEntry:
-    """An `AgentEntry` for ``[NAME=]SPEC``; relative file paths are taken from ``base_dir`` (default: cwd)."""
-    spec = str(spec).strip()
-    if not spec:
-        raise ValueError("empty agent spec")
-    m = _NAME_RE.match(spec)
-    name = None
-    if m and not _is_path(m.group(1)):
-        name, spec = m.group(1), m.group(2).strip()
+def _entry(name: str, spec: str, base_dir: str | os.PathLike | None) -> AgentEntry:
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    target, cls = _split_target(spec)
+    target, cls = split_target(spec)
     run_spec, digest = spec, None
-    if _is_path(target):
+    if is_path(target):
         path = Path(target).expanduser()
         if not path.is_absolute():
             path = base / path
         path = path.resolve()
         digest = _file_digest(path)
         run_spec = str(path) + (f":{cls}" if cls else "")
-        default = Path(target).stem
-    elif cls:
-        default = cls
-    else:
-        default = spec
-    return AgentEntry(name=name or default, spec=spec, run_spec=run_spec, digest=digest)
+    return AgentEntry(name=name, spec=spec, run_spec=run_spec, digest=digest)
+
+
+def describe_agent(spec: str, base_dir: str | os.PathLike | None = None) -> AgentEntry:
+    """An `AgentEntry` for ``[NAME=]SPEC``; relative file paths are taken from ``base_dir`` (default: cwd)."""
+    name, spec = split_agent_name(spec)
+    return _entry(name or default_agent_name(spec), spec, base_dir)
 
 
 def describe_agents(specs, base_dir: str | os.PathLike | None = None) -> tuple[AgentEntry, ...]:
-    """Entries for several specs; names that collide become ``name#1``, ``name#2``..."""
-    entries = [describe_agent(s, base_dir) for s in specs]
-    named = [(_NAME_RE.match(str(s).strip()) is not None) for s in specs]
-    names = unique_names([e.name for e in entries])
-    out = []
-    for e, new, explicit in zip(entries, names, named):
-        if new != e.name and explicit:
-            raise ValueError(f"agent name {e.name!r} is given twice")
-        out.append(AgentEntry(new, e.spec, e.run_spec, e.digest))
-    return tuple(out)
+    """Entries for several specs; names that collide become ``name#1``, ``name#2``... (a NAME given twice: error)."""
+    return tuple(_entry(name, spec, base_dir) for name, spec in name_agents(specs))
 
 
 # -- TOML --------------------------------------------------------------------------------------------------

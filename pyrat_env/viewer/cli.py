@@ -7,15 +7,17 @@ Examples::
     pyrat watch game.json --turn last --screenshot end.png   # no window (works without a display)
 
 A file that is missing, malformed or truncated gives one line naming the file and the problem, and
-exit status 1.
+exit status 2 (as every user error of ``pyrat``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
+
+from .. import cli_options
+from ..cli import UsageError
 
 SUMMARY = "watch a replay in a window, or draw one frame to a PNG"  # pyrat --help
 
@@ -39,9 +41,22 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected turns per second, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from .app import DEFAULT_SPEED
+
     parser.add_argument("replay", help="replay (pyrat-replay/1) or official trace file, .json or .json.gz")
-    parser.add_argument("--game", type=int, default=0, metavar="N",
+    parser.add_argument("--game", type=cli_options.count, default=0, metavar="N",
                         help="which game of a file that holds several (default: 0, the first)")
     parser.add_argument("--turn", type=_turn, default=None, metavar="T",
                         help="turn to show first, or to draw with --screenshot: a number (negative counts "
@@ -50,13 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="draw the frame at --turn into this image file and exit, without a window")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="window or image size in pixels (default: fits the maze)")
-    parser.add_argument("--speed", type=float, default=8.0, help="turns per second when playing (default: 8)")
+    parser.add_argument("--speed", type=_speed, default=DEFAULT_SPEED,
+                        help=cli_options.with_default("turns per second when playing", DEFAULT_SPEED))
     parser.add_argument("--paused", action="store_true", help="open paused instead of playing")
-
-
-def _fail(message: str) -> int:
-    print(f"pyrat watch: {message}", file=sys.stderr)
-    return 1
 
 
 def resolve_turn(turn: int | str | None, last: int, default: int = 0) -> int:
@@ -87,13 +98,11 @@ def run(args: argparse.Namespace) -> int:
 
         model = render.GameModel(replay, source=str(path), title=path.name)
     except ReplayError as exc:
-        return _fail(str(exc))
-    if args.speed <= 0:
-        return _fail(f"--speed must be positive, got {args.speed}")
+        raise UsageError(str(exc)) from None
     try:
         turn = resolve_turn(args.turn, model.last, default=model.last if args.screenshot else 0)
     except ValueError as exc:
-        return _fail(f"{path}: {exc}")
+        raise UsageError(f"{path}: {exc}") from None
     if args.screenshot:
         return _screenshot(replay, path, turn, Path(args.screenshot), args.size)
     return _window(replay, path, turn, args)
@@ -110,7 +119,7 @@ def _screenshot(replay: dict, path: Path, turn: int, out: Path, size: tuple[int,
         out.parent.mkdir(parents=True, exist_ok=True)
         pygame.image.save(surface, str(out))
     except (OSError, pygame.error) as exc:
-        return _fail(f"{out}: cannot write the image ({exc})")
+        raise UsageError(f"{out}: cannot write the image ({exc})") from None
     print(f"wrote {out} (turn {turn}, {surface.get_width()}x{surface.get_height()})")
     return 0
 
@@ -124,12 +133,13 @@ def _window(replay: dict, path: Path, turn: int, args: argparse.Namespace) -> in
         app = ViewerApp(replay, source=str(path), title=path.name, turn=turn,
                         playing=not args.paused and args.turn is None, speed=args.speed, size=args.size)
     except pygame.error as exc:
-        return _fail(f"cannot open a window ({exc}); use --screenshot OUT.png to draw a frame without one")
+        raise UsageError(f"cannot open a window ({exc}); use --screenshot OUT.png to draw a frame without "
+                         "one") from None
     if is_headless():  # SDL fell back to drawing off screen: nobody would see the window
         driver = pygame.display.get_driver()
         app.close()
-        return _fail(f"no display to open a window on (video driver {driver!r}); "
-                     "use --screenshot OUT.png to draw a frame without one")
+        raise UsageError(f"no display to open a window on (video driver {driver!r}); "
+                         "use --screenshot OUT.png to draw a frame without one")
     try:
         return app.run()
     finally:
