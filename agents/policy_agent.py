@@ -378,7 +378,8 @@ class PolicyAgent(Agent):
         self.description = description or meta.get("description", "") or f"{meta['policy']} {kind}"
         self.policy = policy
         self.deterministic = bool(deterministic)
-        self.encoder = meta_encoder(meta)
+        # the turn feature keeps the training horizon whatever the match's turn limit (see Encoder.horizon_from_game)
+        self.encoder = make_encoder(meta["encoder"], **{**meta.get("encoder_options", {}), "horizon_from_game": False})
         self.rotate_option = meta.get("rotate", "auto")
         self.use_masks = bool(meta.get("masks", True))
         self._logits_fn = logits_fn

@@ -40,7 +40,8 @@ Channels 0-8 depend on the maze only: they are computed once per maze and orient
    1  ``opponent_score``  other player's score / initial number of cheese
    2  ``cheese_left``     remaining cheese / initial number of cheese
    3  ``turn``            ``min(moves played / horizon, 1)``; horizon = the game's ``max_turns``, else the
-                          encoder's ``horizon`` (default 1000). Moves played = turn - 1 (0 at turn 1).
+                          encoder's ``horizon`` (default 1000); always the encoder's with
+                          ``horizon_from_game=False`` (trained policies). Moves played = turn - 1 (0 at turn 1).
 ====  ==================  =================================================================================
 
 Layouts (``N = width * height``, cells in the engine's order ``row * width + col`` of the view):
@@ -155,11 +156,19 @@ class Encoder:
 
     name = "base"
 
-    def __init__(self, horizon: int = DEFAULT_HORIZON) -> None:
+    def __init__(self, horizon: int = DEFAULT_HORIZON, horizon_from_game: bool = True) -> None:
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
         self.horizon = int(horizon)
+        # The environments scale the turn by the game's own limit (their episodes end there). A trained policy
+        # playing elsewhere keeps the horizon it was trained with (False): a match's turn limit, which its
+        # training never showed it, must not change what it sees.
+        self.horizon_from_game = bool(horizon_from_game)
         self._templates: dict[tuple[bytes, bool], np.ndarray] = {}
+
+    def turn_horizon(self, max_turns: int | None) -> int:
+        """What the ``turn`` feature divides by, for a game whose turn limit is ``max_turns`` (None: none)."""
+        return (max_turns or self.horizon) if self.horizon_from_game else self.horizon
 
     # -- layout (overridden) -----------------------------------------------------------------------
     def shape(self, width: int, height: int) -> tuple[int, ...]:
@@ -226,7 +235,8 @@ class Encoder:
             cells[ch, v(game.pos[p])] = 1.0
             if game.mud_target[p] is not None:
                 cells[ch_mud, v(game.mud_target[p])] = min(game.mud_count[p] / MUD_SCALE, 1.0)
-        self._globals(buf, w, h)[...] = np.asarray(_globals_of(game, seat, self.horizon), dtype=np.float32)[:, None]
+        glob = _globals_of(game, seat, self.turn_horizon(game.max_turns))
+        self._globals(buf, w, h)[...] = np.asarray(glob, dtype=np.float32)[:, None]
         return buf
 
     def encode_batch(self, batch: GameBatch, player: int, rotate: np.ndarray | bool = False) -> np.ndarray:
@@ -337,7 +347,7 @@ def _check_players(n: int) -> None:
 
 def _globals_of(game: Game, seat: int, horizon: int) -> tuple[float, float, float, float]:
     nb = len(game.initial_cheese) or 1
-    h = game.max_turns or horizon
+    h = horizon
     opp = game.scores[1 - seat] / nb if game.n_players == 2 else 0.0
     return (game.scores[seat] / nb, opp, len(game.cheese) / nb, min(max(game.turn - 1, 0) / h, 1.0))
 
@@ -366,7 +376,7 @@ class GameEncoding:
         self._g = [g[k] for k in range(N_GLOBAL)]
         self._n1 = maze.n_cells - 1
         self._nb = float(len(game.initial_cheese) or 1)
-        self._horizon = float(game.max_turns or enc.horizon)
+        self._horizon = float(enc.turn_horizon(game.max_turns))
         self._n_cheese = -1
         self._scores: list[float] = []
         self._two = game.n_players == 2
@@ -507,7 +517,7 @@ class BatchEncoding:
         if len(rows) == 0:
             return out
         base, gbase, gstep, gcount, _ = self._layout
-        horizon = batch.max_turns or self.encoder.horizon
+        horizon = self.encoder.turn_horizon(batch.max_turns)
         kernels.encode_rows(self.static.reshape(size, -1), rows, out.reshape(len(rows), -1), batch.cheese, batch.pos,
                             batch.mud_target, batch.mud_count, batch.scores, batch.turn, batch.n_cheese, self.rotate,
                             self.n_initial, self.player, batch.n_players == 2, base, self.step, gbase, gstep, gcount,
@@ -584,7 +594,7 @@ class BatchEncoding:
                 if any_rot:
                     t = np.where(rot[m], n1 - t, t)
                 flat[base[m] + self.channel_base[ch_mud] + t * step] = np.minimum(mc[m, q] / MUD_SCALE, 1.0)
-        horizon = batch.max_turns or enc.horizon
+        horizon = enc.turn_horizon(batch.max_turns)
         g = np.empty((b, N_GLOBAL), dtype=np.float32)
         g[:, 0] = scores[:, p] / nb
         g[:, 1] = scores[:, 1 - p] / nb if batch.n_players == 2 else 0.0

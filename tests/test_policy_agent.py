@@ -231,3 +231,19 @@ def test_shipped_agent_beats_greedy():
     entry = [a for a in list_agents() if a["kind"] == "neural"][0]
     res = evaluate(load_agent(entry["checkpoint"]), "greedy", games=100, seed=0, config="official")
     assert res.points >= 0.55, res.summary(entry["name"], "greedy")
+
+
+def test_a_match_turn_limit_does_not_change_what_a_trained_policy_sees():
+    """The ``turn`` feature of a policy keeps its training horizon: ``pyrat play``'s default limit of 1000 turns
+    once changed one game in a hundred of the shipped agent (a near tie between two moves flipped)."""
+    from pyrat_env.encoders import make_encoder
+
+    agent = load_agent(next(a["checkpoint"] for a in list_agents() if a["name"] == "cnn_planner"))
+    setup = new_game("official", 5)
+    free, capped = setup.game(max_turns=None), setup.game(max_turns=1000)
+    for g in (free, capped):
+        for _ in range(40):
+            g.step([0, 0])
+    assert np.array_equal(agent.encoder.encode(free, 0), agent.encoder.encode(capped, 0))
+    env_encoder = make_encoder(agent.meta["encoder"], **agent.meta["encoder_options"])  # what an env uses
+    assert not np.array_equal(env_encoder.encode(free, 0), env_encoder.encode(capped, 0))
