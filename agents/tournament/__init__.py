@@ -3,7 +3,8 @@
 Modules: `config` (settings, agent entries, the tournament id), `schedule` (the round robin and its
 seeds), `protocol` / `worker` / `process` (an agent in its own process, and talking to it), `game`
 (one game with forfeits and the replay), `store` (SQLite), `ratings` (Bradley-Terry, bootstrap),
-`standings` (tables), `runner` (`run_tournament`, backends), `cli` (``pyrat tournament``).
+`standings` (tables), `runner` (`run_tournament`, backends), `cli` (``pyrat tournament``), `ladder`
+(``pyrat ladder``: candidates rated against four reference agents, greedy at 1000).
 
 This package imports nothing heavy at import time: an agent's process imports it before it limits
 its own memory. ``from pyrat_rl.agents.tournament import run_tournament`` loads the runner on first use.
@@ -16,6 +17,7 @@ _LAZY = {
     "TournamentConfig": "config", "Limits": "config", "describe_agents": "config",
     "make_schedule": "schedule", "play_isolated_game": "game", "GameTask": "game",
     "TournamentStore": "store", "standings": "standings", "pair_matrix": "standings", "render": "standings",
+    "run_ladder": "ladder",
 }
 
 __all__ = sorted(_LAZY)

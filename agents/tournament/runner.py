@@ -5,7 +5,9 @@ not hold yet, ``workers`` at a time, each with its agents in their own processes
 (`pyrat_rl.agents.tournament.game`). The runner's own thread writes each finished game: first its replay
 (atomically), then its row (one transaction). Stopping it at any moment, even with ``kill -9``,
 loses at most the games in progress; running the same command again plays exactly those (their
-seeds come from the tournament seed) and then reports the complete standings.
+seeds come from the tournament seed) and then reports the complete standings. `play_jobs` is that
+loop on its own (games of one or several tournaments): the strength ladder
+(`pyrat_rl.agents.tournament.ladder`) plays its sets of games with it.
 
 Backends: ``local`` runs games in threads of this process (the agents' processes do the work; a
 thread only waits on pipes and steps the engine). ``ray`` sends each game to a Ray cluster as a
@@ -77,6 +79,21 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "agent"
 
 
+@dataclass(frozen=True)
+class Job:
+    """A game to play and where it goes: the tournament (id, and its config: a `TournamentConfig`, or any object
+    with its ``agents``, ``game``, ``max_turns`` and ``limits``, as a ladder's sets of games), the game, the replays."""
+
+    tid: str
+    config: TournamentConfig
+    game: ScheduledGame
+    replay_dir: Path
+
+    @property
+    def index(self) -> int:
+        return self.game.index
+
+
 def make_task(config: TournamentConfig, game: ScheduledGame) -> GameTask:
     """The `GameTask` of a scheduled game (agents in seat order)."""
     seats = game.seats
@@ -118,9 +135,9 @@ def check_agents(entries: tuple[AgentEntry, ...], config: TournamentConfig) -> d
     return problems
 
 
-# -- backends: each yields (scheduled game, record or exception) as games finish ----------------------------
-def _local_games(tasks: list[tuple[ScheduledGame, GameTask]], workers: int,
-                 stop: threading.Event) -> Iterator[tuple[ScheduledGame, dict | BaseException]]:
+# -- backends: each yields (job, record or exception) as games finish --------------------------------------------
+def _local_games(tasks: list[tuple[Job, GameTask]], workers: int,
+                 stop: threading.Event) -> Iterator[tuple[Job, dict | BaseException]]:
     todo = iter(tasks)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="game") as pool:
         running: dict = {}
@@ -152,8 +169,8 @@ def _ray_play(task: GameTask) -> dict:
     return play_isolated_game(task)
 
 
-def _ray_games(tasks: list[tuple[ScheduledGame, GameTask]], workers: int, address: str | None,
-               stop: threading.Event) -> Iterator[tuple[ScheduledGame, dict | BaseException]]:
+def _ray_games(tasks: list[tuple[Job, GameTask]], workers: int, address: str | None,
+               stop: threading.Event) -> Iterator[tuple[Job, dict | BaseException]]:
     try:
         import ray
     except ImportError:
@@ -218,40 +235,20 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
                 msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
                 outcome.warnings.append(msg)
                 log(msg)
-        tasks = [(g, make_task(config, g)) for g in todo]
         bar = None
         if progress and todo:
             from tqdm import tqdm
 
             bar = tqdm(total=len(schedule), initial=len(schedule) - len(todo), unit="game", file=sys.stderr,
                        desc=f"tournament {tid[:8]}", dynamic_ncols=True, smoothing=0.1)
-        games = _local_games(tasks, workers, stop) if backend == "local" else \
-            _ray_games(tasks, workers, ray_address, stop)
         try:
-            for game, result in games:
-                if isinstance(result, GameInterrupted):
-                    continue
-                if isinstance(result, BaseException):
-                    outcome.failed.append(game.key)
-                    log(f"error: game {game.key} could not be played: {type(result).__name__}: {result}")
-                    continue
-                seats = game.seats
-                names = [config.agents[i].name for i in seats]
-                path = out_dir / f"game_{game.index:04d}_{_safe(names[0])}_vs_{_safe(names[1])}.json.gz"
-                save_replay(result["replay"], path)          # the replay first, then the row
-                store.record_game(tid, game, seats, result, _relative(path, db.parent))
-                outcome.played += 1
-                if bar is not None:
-                    w = result["winner"]
-                    bar.set_postfix_str(f"{names[0]} v {names[1]}: {'draw' if w is None else w + ' won'}",
-                                        refresh=False)
-                    bar.update(1)
+            played, failed = play_jobs([Job(tid, config, g, out_dir) for g in todo], store, db, workers=workers,
+                                       backend=backend, ray_address=ray_address, stop=stop, log=log, bar=bar)
         finally:
-            close = getattr(games, "close", None)
-            if close is not None:
-                close()
             if bar is not None:
                 bar.close()
+        outcome.played = played
+        outcome.failed = [job.game.key for job in failed]
         agents = [{"name": a.name, "spec": a.spec} for a in config.agents]
         rows = store.games(tid)
         outcome.games = len(rows)
@@ -259,6 +256,48 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
         outcome.matrix = pair_matrix(agents, rows)
     outcome.seconds = time.monotonic() - t0
     return outcome
+
+
+def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 1, backend: str = "local",
+              ray_address: str | None = None, stop: threading.Event | None = None,
+              log: Callable[[str], None] | None = None, bar=None) -> tuple[int, list[Job]]:
+    """Play ``jobs``, ``workers`` at a time, and record each game as it ends: its replay, then its row.
+
+    Returns the number of games recorded and the jobs that could not be played (runner errors).
+    ``bar``: a tqdm bar moved on by one per game recorded.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    stop = stop or threading.Event()
+    tasks = [(job, make_task(job.config, job.game)) for job in jobs]
+    games = _local_games(tasks, workers, stop) if backend == "local" else \
+        _ray_games(tasks, workers, ray_address, stop)
+    played, failed = 0, []
+    try:
+        for job, result in games:
+            game = job.game
+            if isinstance(result, GameInterrupted):
+                continue
+            if isinstance(result, BaseException):
+                failed.append(job)
+                log(f"error: game {game.key} could not be played: {type(result).__name__}: {result}")
+                continue
+            seats = game.seats
+            names = [job.config.agents[i].name for i in seats]
+            path = job.replay_dir / f"game_{game.index:04d}_{_safe(names[0])}_vs_{_safe(names[1])}.json.gz"
+            save_replay(result["replay"], path)          # the replay first, then the row
+            store.record_game(job.tid, game, seats, result, _relative(path, db.parent))
+            played += 1
+            if bar is not None:
+                w = result["winner"]
+                bar.set_postfix_str(f"{names[0]} v {names[1]}: {'draw' if w is None else w + ' won'}", refresh=False)
+                bar.update(1)
+    finally:
+        close = getattr(games, "close", None)
+        if close is not None:
+            close()
+    return played, failed
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -100,6 +100,21 @@ class TournamentStore:
             self.conn.execute("ROLLBACK")
             raise
 
+    def grow_tournament(self, tid: str, settings: dict, scheduled: int) -> None:
+        """Raise a recorded tournament's number of games (and its settings) to ``scheduled``, if it had fewer.
+
+        A strength ladder's set of games keeps its id when more mazes are asked for (the games played
+        are a prefix of the longer schedule); its row then says how many games it now schedules.
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("UPDATE tournaments SET scheduled = ?, settings = ? WHERE id = ? AND scheduled < ?",
+                              (int(scheduled), json.dumps(settings), tid, int(scheduled)))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
     def tournament(self, tid: str) -> dict | None:
         row = self.conn.execute("SELECT * FROM tournaments WHERE id = ?", (tid,)).fetchone()
         if row is None:
