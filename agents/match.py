@@ -12,8 +12,12 @@ late call its next turns are timeouts too (it is not asked again until it is fre
 one after the other, each with its own full deadline, so that one agent's thinking never eats into
 the other's time (Python threads share one interpreter lock). An exception, or a return value that
 is not an action, counts as ``nothing`` and is recorded as an error ``{"turn", "kind", "message"}``;
-the game goes on. With ``turn_time=None`` (and ``preprocessing_time=None``) agents are called
-directly, with no threads: the fast way to simulate many games. A thread stuck in an agent that
+the game goes on. The one exception: an agent whose ``start`` raises `pyrat_env.agent.AgentRefusal` (it
+cannot play this game at all: a network built for another maze size) forfeits the game before turn 1,
+with that message as its one error (kind ``refused``): reason ``forfeit``, the other player wins (a draw
+when every player refused), the result's ``forfeits`` names it, and it is asked nothing more.
+With ``turn_time=None`` (and ``preprocessing_time=None``) agents are called directly, with no
+threads: the fast way to simulate many games. A thread stuck in an agent that
 never returns cannot be killed: it is left behind as a daemon thread.
 
 `play_series` plays N games between the same agents. With two agents and N even the games are
@@ -40,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyrat_env.agent import Agent, GameContext, to_action_index
+from pyrat_env.agent import Agent, AgentRefusal, GameContext, to_action_index
 from pyrat_env.cli_options import unique_names  # the one rule for names (``greedy#1``), as on the command line
 from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, GameSetup, new_game, preset
@@ -173,7 +177,7 @@ class MatchResult:
     scores: list[float]
     team_scores: dict[str, float]
     winner: str | None             # team label, None on a draw
-    reason: str                    # all_cheese_eaten, ranking_decided, max_turns
+    reason: str                    # all_cheese_eaten, ranking_decided, max_turns, forfeit (an agent refused the game)
     turns: int                     # move turns played
     timeouts: list[int]
     errors: list[list[dict]]
@@ -249,6 +253,7 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
     timeouts = [0] * n
     errors: list[list[dict]] = [[] for _ in range(n)]
     prep_times: list[float | None] = [None] * n
+    refused: dict[int, dict] = {}   # seat -> its forfeit, when its ``start`` raised `AgentRefusal`
     counts = [dict.fromkeys(_ACTION_KEYS, 0) for _ in range(n)]
     durations: list[list[float]] = [[] for _ in range(n)]
 
@@ -275,15 +280,20 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
                 prep_times[p] = dt
             if status == "timeout":
                 timeouts[p] += 1
+            elif status == "error" and isinstance(value, AgentRefusal):
+                # the agent cannot play this game at all: one error, and the game is its forfeit
+                refused[p] = {"kind": "refused", "message": str(value), "turn": 0}
+                errors[p].append({"turn": 0, "kind": "refused", "message": str(value)})
             elif status == "error":
                 errors[p].append({"turn": 0, "kind": "exception", "message": _describe(value)})
-        game.step([0] * n)
-        if building:
-            replay["states"].append(game.snapshot(names))
-            if observer is not None and not game.over:
-                observer(replay)
+        if not refused:
+            game.step([0] * n)
+            if building:
+                replay["states"].append(game.snapshot(names))
+                if observer is not None and not game.over:
+                    observer(replay)
 
-        while not game.over:
+        while not game.over and not refused:
             turn = game.turn
             actions = [0] * n
             asked = [False] * n
@@ -337,6 +347,11 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
 
         # the result
         result_dict = game_result(game, names, team_labels)
+        if refused:   # a forfeit: the team of the players left wins, if they are one team; else a draw
+            standing = {team_labels[p] for p in range(n) if p not in refused}
+            result_dict.update(reason="forfeit", winner=standing.pop() if len(standing) == 1 else None)
+            result_dict["draw"] = result_dict["winner"] is None
+            result_dict["forfeits"] = {names[p]: f for p, f in refused.items()}
         reason, winner = result_dict["reason"], result_dict["winner"]
         scores = [float(s) for s in game.scores]
         team_scores = result_dict["team_scores"]
@@ -347,6 +362,8 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
 
         # postprocessing: not part of the game, but errors are recorded
         for p, agent in enumerate(agents):
+            if p in refused:   # it never started: nothing to tell it
+                continue
             info = dict(result_dict, names=list(names), seat=p, stats=pyrat_stats)
             limit = None if turn_time is None and preprocessing_time is None else END_TIME
             if runners[p].busy and limit is not None:

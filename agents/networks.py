@@ -13,6 +13,11 @@ for (``pyrat_env.encoders``) into a feature vector, on top of which SB3 puts the
   convolutions: convolving constant planes costs time and adds nothing. By default (``plan=True``) the
   network also gets travel-time planes (`MazePlanner`: fastest paths through walls and mud, which a few
   convolutions cannot find) and reads its move planes through attention maps.
+* ``fcn`` (`FcnNet`, encoder ``planes``): the one network for every maze size: the ideas of ``cnn``
+  (travel-time planes, attention read-outs of the move planes, features at the player's cell, globals apart)
+  in a fully convolutional network whose read-outs do not depend on the height and width (means and maxima
+  over the board, attention over its cells), so the same weights play ``tiny``, ``official``, ``classic``
+  and ``tournament``. `pad_planes` pads observations to a larger grid without changing its features.
 * ``transformer`` (`TransformerNet`, encoder ``tokens``): tokens of 2 x 2 cells (or single cells) with
   Fourier features of their (row, col) position, a few pre-norm self-attention layers over all of them,
   then the mean of the tokens, the acting player's token and the globals.
@@ -27,7 +32,8 @@ convolutions read at the player's cell), ``transformer`` (`TransformerPolicyNet`
 Both heads are saved in the same checkpoint format and loaded by the same loader
 (``pyrat_rl.agents.policy_agent``; the metadata's ``head`` says which). Sizes are keyword options
 (``net_kwargs``) saved in every checkpoint, so a model can be rebuilt from its metadata alone; this module
-is importable on its own, so a saved model finds its classes anywhere. ``count_parameters`` and
+is importable on its own, so a saved model finds its classes anywhere. `size_free` says which networks
+play every maze size (the others are built for the size they were trained on). ``count_parameters`` and
 ``describe`` report sizes; the training commands print them.
 """
 
@@ -46,6 +52,9 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from pyrat_env.encoders import CH_CHEESE, CH_SELF, N_CELL, N_GLOBAL
+
+CH_HOLE = 8                 # the cell channel of holes (1 on a missing cell)
+MASKED_ATTENTION = -1e9     # attention logit of cells off the board (softmax weight 0)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -165,19 +174,23 @@ class MazePlanner(nn.Module):
 
     A small CNN cannot find fastest paths through a maze of walls and mud; this module computes them and
     hands the network 7 planes (view frame, ``[B, 7, H, W]``): the acting player's and the opponent's travel
-    time to every cell (scaled by ``2 * (H + W)``, 1 when unreachable), the lead ``(t_opp - t_me) / 8``
+    time to every cell (divided by ``scale``, by default ``2 * (H + W)``; 1 when unreachable or beyond), the
+    lead ``(t_opp - t_me) / 8``
     clipped to [-1, 1], and for each move (north, east, south, west) a plane that is 1 on the cells a fastest
     path reaches by starting with that move. A player in mud counts from its mud target, after the turns
     left. The all-pairs travel times of each maze (Dijkstra, read from the wall, mud and hole planes, exact
-    for mud up to weight 10) are cached per maze, so a forward pass costs a few gathers.
+    for mud up to weight 10) are cached per maze, so a forward pass costs a few gathers. The planes have the
+    observations' own height and width, whatever the size given to the constructor.
     """
 
     n_planes = N_PLAN
 
-    def __init__(self, height: int, width: int) -> None:
+    def __init__(self, height: int, width: int, scale: float | None = None) -> None:
         super().__init__()
         self.height, self.width = int(height), int(width)
-        self.scale = float(2 * (height + width))
+        # travel times are divided by ``scale``: by default ``2 * (H + W)`` of the size given (a fixed-size
+        # network's); a network that plays every size gives a fixed scale, so a time means the same on all of them
+        self.scale = float(2 * (height + width)) if scale is None else float(scale)
 
     def _player(self, obs: np.ndarray, ch: int, ch_mud: int) -> tuple[np.ndarray, np.ndarray]:
         """(decision cell, turns until it can decide) per sample: its cell, or its mud target and turns left."""
@@ -194,7 +207,7 @@ class MazePlanner(nn.Module):
         from pyrat_env.encoders import CH_OPP, CH_OPP_MUD, CH_SELF_MUD
 
         x = obs.detach().float().cpu().numpy()
-        b, h, w = len(x), self.height, self.width
+        b, h, w = len(x), x.shape[-2], x.shape[-1]     # the observation's own size (the constructor's, for CnnNet)
         n = h * w
         code = np.rint(x[:, :_CODE_CHANNELS].reshape(b, _CODE_CHANNELS, n) * 10).astype(np.uint8)
         code[:, :4] = code[:, :4] > 0
@@ -299,6 +312,90 @@ class CnnNet(BaseFeaturesExtractor):
             with torch.autocast(device_type=obs.device.type, dtype=torch.bfloat16):
                 return self._features(obs, plan).float()
         return self._features(obs, plan)
+
+
+class FcnNet(BaseFeaturesExtractor):
+    """``planes`` observations ``[18, H, W]`` of *any* size -> ``hidden`` features: a fully convolutional network.
+
+    The same weights play every maze size: nothing in it depends on ``H`` or ``W``. Input: the 14 cell planes
+    and the 7 travel-time planes of `MazePlanner` (``plan=True``; with a fixed ``plan_scale``, so a travel time
+    means the same on every size), all multiplied by the *board* plane ``m`` (1 on existing cells, 0 on holes),
+    which joins them. A 3x3 stem, then one residual 3x3 layer per entry of ``dilations`` (dilated: a few layers
+    see far), every layer padded with zeros and its output multiplied by ``m``. Read-outs that do not depend on
+    the size: the features at the acting player's cell, their mean and maximum over the existing cells, the
+    ``readout`` attention maps of `CnnNet` (softmax over the existing cells, reading the move planes), and the
+    4 global features; one fully connected layer makes ``hidden`` features of them.
+
+    Zeroing holes after every layer makes holes and the outside of the grid the same thing: an observation
+    padded on the bottom and right with hole cells (``pad_planes``) gives the same features as the
+    observation itself, up to float rounding. That is how PPO trains it on several sizes at once (every game
+    padded to the largest) while a game is played at its own size.
+    """
+
+    size_free = True
+
+    def __init__(self, observation_space: gym.spaces.Box, channels: int = 32,
+                 dilations: tuple[int, ...] | list[int] = (1, 2, 4, 1), hidden: int = 128, plan: bool = True,
+                 readout: int = 4, plan_scale: float = 100.0) -> None:
+        super().__init__(observation_space, int(hidden))
+        c_in = int(observation_space.shape[0])
+        if c_in != N_CELL + N_GLOBAL:
+            raise ValueError(f"FcnNet expects {N_CELL + N_GLOBAL} planes, got {c_in}")
+        c = int(channels)
+        self.planner = MazePlanner(1, 1, scale=float(plan_scale)) if plan else None
+        self.readout = int(readout) if plan else 0
+        self.stem = nn.Conv2d(N_CELL + 1 + (N_PLAN if plan else 0), c, 3, padding=1)
+        self.blocks = nn.ModuleList(nn.Conv2d(c, c, 3, padding=int(d), dilation=int(d)) for d in dilations)
+        self.attend = nn.Conv2d(c, self.readout, 1) if self.readout else None
+        if self.readout:
+            # the direct terms of `CnnNet`'s attention (travel time, lead, cheese), with its initial weights
+            base = torch.tensor([[-1.0, 0.0, 10.0], [-1.0, 1.0, 10.0], [-0.3, 1.0, 10.0], [-1.0, 0.0, 3.0]])
+            self.prior = nn.Parameter(base[torch.arange(self.readout) % len(base)].clone())
+        self.head = nn.Sequential(nn.Linear(3 * c + N_GLOBAL + 4 * self.readout, int(hidden)), nn.ReLU())
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_plan(obs, self.planner(obs) if self.planner is not None else None)
+
+    def forward_with_plan(self, obs: torch.Tensor, plan: torch.Tensor | None) -> torch.Tensor:
+        """The features given the planner's planes (computed elsewhere: ONNX export and runtimes)."""
+        board = 1.0 - obs[:, CH_HOLE:CH_HOLE + 1]                               # [B, 1, H, W]
+        parts = [obs[:, :N_CELL], board] + ([plan] if plan is not None else [])
+        x = torch.relu(self.stem(torch.cat(parts, dim=1) * board)) * board
+        for conv in self.blocks:
+            x = x + torch.relu(conv(x)) * board
+        cells = board.sum(dim=(2, 3))                                           # [B, 1]
+        me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))
+        mean = x.sum(dim=(2, 3)) / cells.clamp(min=1.0)
+        top = x.amax(dim=(2, 3))               # features are >= 0 and 0 off the board: the maximum over the board
+        feats = [me, mean, top, obs[:, N_CELL:, 0, 0]]
+        if self.attend is not None and plan is not None:
+            direct = torch.stack([plan[:, 0] * self.planner.scale, plan[:, 2] * 8.0, obs[:, CH_CHEESE]], dim=1)
+            logits = self.attend(x).flatten(2) + torch.einsum("rk,bkn->brn", self.prior, direct.flatten(2))
+            logits = logits.masked_fill(board.flatten(2) == 0, MASKED_ATTENTION)   # holes and padding: no weight
+            att = torch.softmax(logits, dim=2)                                    # [B, R, H * W]
+            moves = plan[:, N_PLAN - 4:].flatten(2)                               # [B, 4, H * W]
+            mass = torch.bmm(att, moves.transpose(1, 2)).flatten(1)                # [B, R * 4] in [0, 1]
+            feats.append(torch.log(mass + 1e-3))
+        return self.head(torch.cat(feats, dim=1))
+
+
+def pad_planes(obs: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``planes`` observations ``[..., 18, h, w]`` padded to ``height`` x ``width`` with hole cells (bottom, right).
+
+    A padding cell is what a hole is in the encoding (walls on every side, the hole channel set); the global
+    planes are extended with their value. `FcnNet` gives padded and unpadded observations the same features.
+    """
+    h, w = obs.shape[-2:]
+    if (h, w) == (height, width):
+        return obs
+    if h > height or w > width:
+        raise ValueError(f"cannot pad {w}x{h} planes to {width}x{height}")
+    out = np.zeros(obs.shape[:-2] + (height, width), dtype=obs.dtype)
+    out[..., :4, :, :] = 1.0
+    out[..., CH_HOLE, :, :] = 1.0
+    out[..., N_CELL:, :, :] = obs[..., N_CELL:, :1, :1]
+    out[..., :h, :w] = obs
+    return out
 
 
 class TransformerNet(BaseFeaturesExtractor):
@@ -413,6 +510,8 @@ class ConvPolicyNet(nn.Module):
     cells across (its receptive field); the pooled features see the whole maze.
     """
 
+    size_free = True   # convolutions, a read-out at the player's cell and a maximum: nothing depends on H, W
+
     def __init__(self, obs_shape: Sequence[int], channels: int = 32, layers: int = 5, hidden: int = 64,
                  dropout: float = 0.0, batchnorm: bool = False) -> None:
         super().__init__()
@@ -494,6 +593,8 @@ class TransformerPolicyNet(nn.Module):
     masked-cell pretext task of `pyrat_rl.train.pretext`).
     """
 
+    size_free = True   # one token per cell, positions scaled to [0, 1]: any number of cells
+
     def __init__(self, obs_shape: Sequence[int], d_model: int = 32, heads: int = 4, layers: int = 2, ff: int = 64,
                  dropout: float = 0.0, positions: bool = True, n_freq: int = 4) -> None:
         super().__init__()
@@ -545,6 +646,11 @@ CLASSIFIERS: dict[str, tuple[type[nn.Module], str]] = {
 }
 
 
+def classifier_size_free(kind: str) -> bool:
+    """Whether classifier ``kind`` reads mazes of any size (``cnn``, ``transformer``; not ``linear``, ``mlp``)."""
+    return bool(getattr(_classifier_entry(kind)[0], "size_free", False))
+
+
 def classifier_encoder(kind: str) -> str:
     """The encoder a classifier reads (``linear`` and ``mlp`` -> ``flat``, ``cnn`` -> ``planes``...)."""
     return _classifier_entry(kind)[1]
@@ -582,11 +688,18 @@ NETWORKS: dict[str, tuple[type[BaseFeaturesExtractor], str, dict[str, Any], dict
             {"pi": [64], "vf": [64]}),
     "transformer": (TransformerNet, "tokens", {"d_model": 48, "heads": 2, "layers": 2, "ff": 96, "patch": 2},
                     {"pi": [64], "vf": [64]}),
+    "fcn": (FcnNet, "planes", {"channels": 32, "dilations": [1, 2, 4, 1], "hidden": 128, "plan": True,
+                               "readout": 4, "plan_scale": 100.0}, {"pi": [64], "vf": [64]}),
 }
 
 
 def network_names() -> list[str]:
     return list(NETWORKS)
+
+
+def size_free(name: str) -> bool:
+    """Whether network ``name`` plays every maze size with the same weights (``fcn``); the others play one size."""
+    return bool(getattr(_entry(name)[0], "size_free", False))
 
 
 def encoder_for(name: str) -> str:

@@ -13,7 +13,14 @@ learner:
 * on a symmetric maze with rotation on (the env's ``rotate="auto"`` rotates seat 1 on symmetric mazes) the
   second seat sees the maze turned by 180 degrees and its action is mapped back, as `PyRatEnv` does;
 * illegal actions (walls, holes, edges; everything but ``nothing`` while in mud) are masked;
-* it plays the most likely action (``deterministic=True``, the default) or samples with its seeded generator.
+* it plays the most likely action (``deterministic=True``, the default) or samples with its seeded generator;
+* it plays the maze sizes its network can (metadata ``sizes``, `playable_sizes`): a size-free network
+  (``"any"``: ``fcn``) plays every size with the same weights, the observations having the maze's own shape
+  (the agent calls the network through SB3's ``extract_features``, which checks no shape; only SB3's
+  ``predict`` / ``obs_to_tensor`` compare it with the observation space, and the agent never uses them); a
+  fixed-size one (``[width, height]``; files without the field play their game config's size) refuses any
+  other maze at ``start`` with `pyrat_env.agent.AgentRefusal` (``cnn_planner plays 15x13 mazes only; this
+  maze is 21x15``), which the match runners turn into a forfeit.
 
 Files (`load_checkpoint` reads all three, and `load_agent`, the one loader, makes an agent of any of them):
 
@@ -47,7 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pyrat_env.agent import Agent, GameContext
+from pyrat_env.agent import Agent, AgentRefusal, GameContext
 from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder
 from pyrat_env.engine import Game, GameBatch, Maze
 from pyrat_env.mazes import GameConfig
@@ -56,6 +63,7 @@ META_FORMAT = "pyrat-policy/2"
 READ_FORMATS = ("pyrat-policy/1", META_FORMAT)    # /1 had no ``head``: every /1 file is an actor-critic
 LEGACY_CLASSIFIER_FORMAT = "pyrat-classifier/1"   # course classifiers saved before they joined this format
 META_MEMBER = "pyrat_meta.json"
+ANY_SIZE = "any"   # metadata ``sizes`` of a network that plays every maze size (else ``[width, height]``)
 ACTOR_CRITIC, CLASSIFIER = "actor-critic", "classifier"
 HEADS = (ACTOR_CRITIC, CLASSIFIER)
 # The logit of an illegal action wherever actions are masked (agents, imitation, the classifiers' training):
@@ -70,7 +78,8 @@ def make_meta(policy: str, net_kwargs: dict, net_arch: dict, encoder: str, encod
     """Checkpoint metadata (JSON-friendly): everything needed to rebuild and play the network.
 
     ``policy`` names the network: a key of ``pyrat_rl.agents.networks.NETWORKS`` for the ``actor-critic`` head,
-    of ``CLASSIFIERS`` for the ``classifier`` head (whose ``net_arch`` is empty).
+    of ``CLASSIFIERS`` for the ``classifier`` head (whose ``net_arch`` is empty). ``sizes`` (the maze sizes
+    the network plays: ``"any"`` or ``[width, height]``) is set from the network unless given in ``extra``.
     """
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
@@ -78,9 +87,40 @@ def make_meta(policy: str, net_kwargs: dict, net_arch: dict, encoder: str, encod
     meta = {"format": META_FORMAT, "head": head, "policy": policy, "net_kwargs": dict(net_kwargs),
             "net_arch": dict(net_arch),
             "encoder": encoder, "encoder_options": dict(encoder_options), "game_config": cfg,
-            "rotate": rotate, "masks": bool(masks), "algorithm": algorithm}
+            "rotate": rotate, "masks": bool(masks), "algorithm": algorithm,
+            "sizes": _network_sizes(policy, head, cfg)}
     meta.update(extra)
     return json.loads(json.dumps(meta))   # plain types only (tuples -> lists), as the file will hold them
+
+
+def _network_sizes(policy: str, head: str, cfg: dict) -> str | list[int]:
+    """``"any"`` for a network that plays every maze size, else ``[width, height]`` of its game config."""
+    from .networks import CLASSIFIERS, NETWORKS, classifier_size_free, size_free
+
+    if head == ACTOR_CRITIC and policy in NETWORKS and size_free(policy):
+        return ANY_SIZE
+    if head == CLASSIFIER and policy in CLASSIFIERS and classifier_size_free(policy):
+        return ANY_SIZE
+    return [int(cfg["width"]), int(cfg["height"])]
+
+
+def playable_sizes(meta: dict) -> str | tuple[int, int]:
+    """The maze sizes a checkpoint plays: ``"any"``, or ``(width, height)``. Files written before the ``sizes``
+    field get what their network can do: the shipped agents (``cnn``) their game config's size only."""
+    sizes = meta.get("sizes")
+    if sizes is None:
+        sizes = _network_sizes(meta["policy"], head_of(meta), meta["game_config"])
+    if sizes == ANY_SIZE:
+        return ANY_SIZE
+    return int(sizes[0]), int(sizes[1])
+
+
+def size_refusal(name: str, meta: dict, width: int, height: int) -> str | None:
+    """Why the checkpoint's network cannot play a ``width`` x ``height`` maze (one line naming the agent), or None."""
+    sizes = playable_sizes(meta)
+    if sizes == ANY_SIZE or sizes == (int(width), int(height)):
+        return None
+    return f"{name} plays {sizes[0]}x{sizes[1]} mazes only; this maze is {width}x{height}"
 
 
 def check_meta(meta: Any, where: str) -> dict:
@@ -281,11 +321,14 @@ def export_onnx(policy, meta: dict, path: str | Path) -> Path:
     inputs, names = (dummy,), ["obs"]
     if planner is not None:
         inputs, names = (dummy, torch.zeros((1, planner.n_planes) + tuple(shape[1:]))), ["obs", "plan"]
+    # a network that plays every size takes planes of any height and width
+    axes = {0: "batch", 2: "height", 3: "width"} if playable_sizes(meta) == ANY_SIZE and len(shape) == 3 else \
+        {0: "batch"}
     with warnings.catch_warnings():
         # the TorchScript exporter is deprecated, but the dynamo one needs onnxscript, which torch does not require
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(module, inputs, str(path), input_names=names, output_names=["logits"],
-                          dynamic_axes={**{n: {0: "batch"} for n in names}, "logits": {0: "batch"}},
+                          dynamic_axes={**{n: dict(axes) for n in names}, "logits": {0: "batch"}},
                           opset_version=17, dynamo=False)
     model = onnx.load(str(path))
     buf = io.BytesIO()
@@ -326,10 +369,13 @@ def _onnx_logits_fn(data: bytes, meta: dict) -> Callable[[np.ndarray], np.ndarra
     names = [i.name for i in session.get_inputs()]
     planner = None
     if "plan" in names:
-        from .networks import MazePlanner
+        from .networks import MazePlanner, net_kwargs_for
 
         cfg = meta_config(meta)
-        planner = MazePlanner(cfg.height, cfg.width)
+        scale = None   # a fixed-size network's planes are scaled by its size; a size-free one's by its plan_scale
+        if playable_sizes(meta) == ANY_SIZE:
+            scale = float(net_kwargs_for(meta["policy"], meta.get("net_kwargs"))["plan_scale"])
+        planner = MazePlanner(cfg.height, cfg.width, scale=scale)
 
     def fn(obs: np.ndarray) -> np.ndarray:
         feed = {"obs": obs.astype(np.float32)}
@@ -383,11 +429,17 @@ class PolicyAgent(Agent):
         self.rotate_option = meta.get("rotate", "auto")
         self.use_masks = bool(meta.get("masks", True))
         self._logits_fn = logits_fn
+        self.sizes = playable_sizes(meta)   # "any" or (width, height): a fixed-size network refuses other mazes
         self._sym: dict[int, tuple[Maze, bool]] = {}
         self._benc: dict[tuple, Any] = {}
         self._rot = False
 
     # -- helpers ---------------------------------------------------------------------------------------------
+    def check_size(self, width: int, height: int) -> None:
+        """Raise `AgentRefusal` (one message naming the agent, its size and the maze's) on a size it cannot play."""
+        if self.sizes != ANY_SIZE and self.sizes != (width, height):
+            raise AgentRefusal(size_refusal(self.name, self.meta, width, height))
+
     def _rotation(self, maze: Maze, seat: int) -> bool:
         if seat != 1 or self.rotate_option is not True and self.rotate_option != "auto":
             return False
@@ -417,13 +469,16 @@ class PolicyAgent(Agent):
 
     # -- Agent API -------------------------------------------------------------------------------------------
     def start(self, ctx: GameContext) -> None:
-        """Preprocessing: decide the view's rotation and play one silent move (warms the network's caches)."""
+        """Preprocessing: check the maze size (`AgentRefusal` when the network cannot play it), decide the
+        view's rotation and play one silent move (warms the network's caches)."""
+        self.check_size(ctx.maze.width, ctx.maze.height)
         super().start(ctx)
         self._rot = self._rotation(ctx.maze, ctx.seat)
         if ctx.game is not None and not ctx.game.over:
             self.act(ctx.game.copy(), ctx.seat)
 
     def act(self, game: Game, seat: int) -> int:
+        self.check_size(game.maze.width, game.maze.height)   # callers that skip ``start`` get the same message
         rot = self._rotation(game.maze, seat)
         obs = self.encoder.encode(game, seat, rot)
         mask = action_mask(game, seat, rot)
@@ -431,6 +486,7 @@ class PolicyAgent(Agent):
         return int(ROTATED_ACTION[a]) if rot else a
 
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
+        self.check_size(batch.width, batch.height)
         rot = np.array([self._rotation(m, seat) for m in batch.mazes], dtype=bool)
         key = (batch.batch_size, batch.width, batch.height, seat)
         state = self._benc.get(key)

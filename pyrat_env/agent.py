@@ -13,6 +13,10 @@ state, and told the result at the end::
 ``act`` may also return an action name (``"north"``...). The ``Game`` handed to ``act`` is a copy:
 changing it changes nothing. Agents that can play many games at once (the environments' opponents,
 dataset building) also implement ``act_batch``; the default loops over ``act``.
+
+An agent that cannot play a game at all (a network built for another maze size) raises `AgentRefusal`
+from ``start`` with one message naming itself and the reason; the match runners then end the game as
+that agent's forfeit instead of asking it every turn.
 """
 
 from __future__ import annotations
@@ -22,6 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import ACTION_INDEX, Game, GameBatch, Maze
+
+
+class AgentRefusal(ValueError):
+    """Raised by an agent's ``start`` when it cannot play this game at all (e.g. a maze size it was not built for).
+
+    The message names the agent and says why, e.g. ``cnn_planner plays 15x13 mazes only; this maze is 21x15``.
+    The match runners record it once (error kind ``refused``) and end the game as the agent's forfeit.
+    """
 
 
 @dataclass

@@ -256,3 +256,64 @@ def test_closing_a_runner_leaves_a_stuck_worker_behind():
     release.set()
     thread.join(timeout=5.0)
     assert not thread.is_alive()
+
+
+# -- an agent that cannot play the game ------------------------------------------------------------------------
+class _Refusing(Agent):
+    """Refuses every maze wider than ``width`` at start; counts what it is asked afterwards."""
+
+    name = "picky"
+
+    def __init__(self, width: int = 15) -> None:
+        super().__init__()
+        self.width, self.acts, self.ends = width, 0, 0
+
+    def start(self, ctx) -> None:
+        from pyrat_env.agent import AgentRefusal
+
+        if ctx.maze.width > self.width:
+            raise AgentRefusal(f"{self.name} plays mazes up to {self.width} wide; this maze is {ctx.maze.width}")
+        super().start(ctx)
+
+    def act(self, game, seat) -> int:
+        self.acts += 1
+        return 0
+
+    def end(self, game, seat, result) -> None:
+        self.ends += 1
+
+
+@pytest.mark.parametrize("limits", [(None, None), (1.0, 0.5)], ids=["no-limit", "threads"])
+def test_an_agent_that_refuses_the_game_forfeits_it_at_once(limits):
+    pre, turn = limits
+    picky, greedy = _Refusing(), GreedyAgent()
+    res = play_game(new_game("classic", 4), [greedy, picky], preprocessing_time=pre, turn_time=turn)
+    assert res.reason == "forfeit" and res.winner == "greedy" and res.winner_seat == 0
+    assert res.turns == 0 and picky.acts == 0 and picky.ends == 0      # never asked to play, nor told the end
+    assert res.errors == [[], [{"turn": 0, "kind": "refused", "message": "picky plays mazes up to 15 wide; "
+                                                                         "this maze is 21"}]]
+    rep = res.replay
+    assert rep["result"]["reason"] == "forfeit" and rep["result"]["forfeits"]["picky"]["kind"] == "refused"
+    assert rep["players"][1]["errors"] == res.errors[1] and len(rep["states"]) == 1
+    validate_game(rep)
+    assert check_game(rep) is None
+    fine = play_game(new_game("official", 4), [GreedyAgent(), _Refusing()], preprocessing_time=None, turn_time=None)
+    assert fine.reason != "forfeit" and fine.errors == [[], []]         # a maze it plays: a normal game
+
+
+def test_both_refusing_is_a_draw_and_a_series_counts_one_error_per_game():
+    res = play_game(new_game("tournament", 1), [_Refusing(), _Refusing(5)], turn_time=None, preprocessing_time=None)
+    assert res.reason == "forfeit" and res.draw and [len(e) for e in res.errors] == [1, 1]
+    series = play_series([GreedyAgent, lambda: _Refusing(10)], games=4, seed=2, config="official",
+                         turn_time=None, preprocessing_time=None)
+    assert series.wins == [4, 0] and series.errors == [0, 4] and series.reasons == {"forfeit": 4}
+    assert "(refused): picky plays mazes up to 10 wide; this maze is 15" in series.summary()
+
+
+def test_shipped_fixed_size_agent_forfeits_other_sizes_and_plays_its_own():
+    pytest.importorskip("torch")
+    series = play_series(["cnn_planner", "greedy"], games=2, seed=1, config="classic", turn_time=None,
+                         preprocessing_time=None, max_turns=50)
+    assert series.reasons == {"forfeit": 2} and series.errors == [2, 0] and series.wins == [0, 2]
+    sample = series.error_samples[0][0]
+    assert sample["kind"] == "refused" and sample["message"] == "cnn_planner plays 15x13 mazes only; this maze is 21x15"

@@ -196,3 +196,92 @@ def test_unknown_classifier():
 
     with pytest.raises(ValueError, match="unknown classifier"):
         make_classifier("resnet", (10,))
+
+
+# -- one network for every maze size -------------------------------------------------------------------------
+SIZES = ("tiny", "official", "classic", "tournament")
+
+
+def _played(preset: str, seed: int = 0, turns: int = 6) -> tuple[np.ndarray, object]:
+    """Both seats' ``planes`` observations a few random turns into a game of ``preset`` (seat 1 rotated)."""
+    setup = new_game(preset, seed)
+    game = setup.game()
+    game.step([0, 0])
+    rng = np.random.default_rng(seed)
+    for _ in range(turns):
+        if not game.over:
+            game.step([int(a) for a in rng.integers(0, 5, 2)])
+    enc = make_encoder("planes")
+    return np.stack([enc.encode(game, 0), enc.encode(game, 1, True)]), game
+
+
+def test_only_the_fcn_plays_every_size():
+    from pyrat_rl.agents.networks import size_free
+
+    assert [n for n in NETWORKS if size_free(n)] == ["fcn"]
+    assert encoder_for("fcn") == "planes"
+
+
+def test_fcn_same_weights_on_every_size_and_padding_changes_nothing():
+    """One FcnNet (built for the official size) runs on every preset's observations; an observation padded to a
+    larger grid with holes gives the same features (so PPO can train on padded batches of several sizes)."""
+    from pyrat_rl.agents.networks import pad_planes
+
+    torch.manual_seed(0)
+    _, space = _obs("fcn", "official", 1)
+    net = make_extractor("fcn", space).eval()
+    outs = []
+    for preset in SIZES:
+        obs, _ = _played(preset)
+        with torch.no_grad():
+            out = net(torch.as_tensor(obs))
+            padded = net(torch.as_tensor(pad_planes(obs, 23, 29)))
+        assert out.shape == (2, net.features_dim) and torch.isfinite(out).all()
+        torch.testing.assert_close(padded, out, atol=1e-5, rtol=1e-5)
+        outs.append(out)
+    assert not torch.allclose(outs[1], outs[3])          # it does read the maze
+
+
+def test_fcn_reads_the_player_cell():
+    torch.manual_seed(1)
+    obs, game = _played("classic", seed=2, turns=0)
+    other = obs.copy()
+    cell = int(game.maze.existing_cells()[5])
+    other[:, 10] = 0.0
+    other[:, 10].reshape(2, -1)[:, cell] = 1.0            # the acting player moved elsewhere
+    net = make_extractor("fcn", make_encoder("planes").space(21, 15))
+    with torch.no_grad():
+        assert not torch.allclose(net(torch.as_tensor(obs)), net(torch.as_tensor(other)))
+
+
+def test_pad_planes_adds_holes():
+    from pyrat_rl.agents.networks import pad_planes
+
+    obs, _ = _played("tiny")
+    big = pad_planes(obs, 7, 9)
+    assert big.shape == (2, 18, 7, 9)
+    np.testing.assert_array_equal(big[..., :5, :7], obs)
+    pad = np.ones((7, 9), dtype=bool)
+    pad[:5, :7] = False
+    assert (big[:, :4][..., pad] == 1).all() and (big[:, 8][..., pad] == 1).all()     # walls all round, a hole
+    assert (big[:, 9:14][..., pad] == 0).all()                                        # no cheese, no player
+    np.testing.assert_array_equal(big[:, 14:, -1, -1], obs[:, 14:, 0, 0])             # the globals extended
+    assert pad_planes(obs, 5, 7) is obs
+    with pytest.raises(ValueError, match="cannot pad"):
+        pad_planes(obs, 4, 9)
+
+
+def test_planner_scale_is_fixed_for_the_fcn():
+    """CnnNet's planner scales travel times by its own 2 (H + W); the FCN's by one number on every size."""
+    from pyrat_rl.agents.networks import FcnNet, MazePlanner
+
+    obs, _ = _played("tournament")
+    x = torch.as_tensor(obs)
+    assert MazePlanner(20, 25).scale == 90.0
+    fixed = MazePlanner(1, 1, scale=100.0)(x)[:, 0].numpy()          # the size comes from the observations
+    own = MazePlanner(20, 25)(x)[:, 0].numpy()
+    near = own < 1.0                                                     # reachable within 90 turns: not clipped
+    assert fixed.shape == own.shape == (2, 20, 25) and near.sum() > 100
+    np.testing.assert_allclose(fixed[near] * 100.0, own[near] * 90.0, atol=1e-3)
+    net = FcnNet(make_encoder("planes").space(15, 13), plan_scale=64.0)
+    assert net.planner.scale == 64.0

@@ -247,3 +247,107 @@ def test_a_match_turn_limit_does_not_change_what_a_trained_policy_sees():
     assert np.array_equal(agent.encoder.encode(free, 0), agent.encoder.encode(capped, 0))
     env_encoder = make_encoder(agent.meta["encoder"], **agent.meta["encoder_options"])  # what an env uses
     assert not np.array_equal(env_encoder.encode(free, 0), env_encoder.encode(capped, 0))
+
+
+# -- maze sizes: one network for every size, and a clear refusal from the others --------------------------------
+SMALL_FCN = {"channels": 8, "dilations": [1, 2], "hidden": 32}
+
+
+def _fcn_file(tmp_path, seed=0):
+    torch.manual_seed(seed)
+    meta = make_meta("fcn", SMALL_FCN, {"pi": [16], "vf": [16]}, "planes", {"horizon": 780}, preset("official"))
+    policy = build_policy(meta)
+    with torch.no_grad():
+        policy.action_net.weight.mul_(50.0)
+    return save_policy(tmp_path / "fcn.pt", policy, meta), meta
+
+
+def test_checkpoints_record_the_sizes_they_play(tmp_path):
+    from pyrat_rl.agents.policy_agent import playable_sizes
+
+    _, meta = _fcn_file(tmp_path)
+    assert meta["sizes"] == "any" and playable_sizes(meta) == "any"
+    _, _, cnn_meta = _policy_file(tmp_path, "cnn", "classic")
+    assert cnn_meta["sizes"] == [21, 15] and playable_sizes(cnn_meta) == (21, 15)
+    old = {k: v for k, v in cnn_meta.items() if k != "sizes"}          # files written before the field
+    assert playable_sizes(old) == (21, 15)
+    # the course classifiers: convolutions and per-cell tokens read any size, flat inputs one
+    for kind, sizes in (("cnn", "any"), ("transformer", "any"), ("linear", [7, 5]), ("mlp", [7, 5])):
+        meta = make_meta(kind, {}, {}, "planes", {}, preset("tiny"), head="classifier")
+        assert meta["sizes"] == sizes, kind
+        assert playable_sizes({k: v for k, v in meta.items() if k != "sizes"}) == (
+            sizes if sizes == "any" else tuple(sizes))
+
+
+@pytest.mark.parametrize("preset_name", ["tiny", "official", "classic", "tournament"])
+def test_size_free_checkpoint_plays_every_size_with_the_same_weights(tmp_path, preset_name):
+    """The same fcn file plays every preset: legal moves each turn, one game at a time and batched, no errors."""
+    from pyrat_rl.agents.match import play_series
+
+    from pyrat_env.agent import GameContext
+    from pyrat_env.encoders import action_mask
+
+    path, _ = _fcn_file(tmp_path)
+    agent = load_agent(path)
+    setup = new_game(preset_name, 5)
+    game = setup.game()
+    agent.start(GameContext(maze=setup.maze, seat=1, n_players=2, cheese=tuple(setup.cheese),
+                            starts=tuple(setup.starts), rng=np.random.default_rng(0), game=game.copy()))
+    game.step([0, 0])
+    for _ in range(25):
+        if game.over:
+            break
+        actions = []
+        for seat in (0, 1):
+            a = agent.act(game.copy(), seat)
+            assert action_mask(game, seat)[a], (seat, a)         # a legal move in the real frame
+            actions.append(a)
+        game.step(actions)
+    setups = [new_game(preset_name, s) for s in range(3)]
+    batch = GameBatch([s.maze for s in setups], [s.cheese for s in setups], [s.starts for s in setups])
+    batch.step(np.zeros((3, 2), dtype=np.int64))
+    acts = agent.act_batch(batch, 1)
+    for i in range(3):
+        assert action_mask(batch.to_game(i), 1)[acts[i]]
+    res = play_series([str(path), "greedy"], games=2, seed=1, config=preset_name, turn_time=None,
+                      preprocessing_time=None, max_turns=40)
+    assert res.games == 2 and res.errors == [0, 0] and "forfeit" not in res.reasons
+
+
+def test_size_free_onnx_export_plays_every_size(tmp_path):
+    pytest.importorskip("onnx")
+    path, _ = _fcn_file(tmp_path)
+    onnx_path = export_checkpoint(path, tmp_path / "fcn.onnx")
+    a, b = load_agent(path), load_agent(onnx_path)
+    for preset_name in ("tiny", "classic", "tournament"):
+        for seed in range(2):
+            game = new_game(preset_name, seed).game()
+            game.step([0, 0])
+            assert a.act(game, 0) == b.act(game, 0) and a.act(game, 1) == b.act(game, 1)
+
+
+def test_fixed_size_agent_refuses_other_sizes_at_start(tmp_path):
+    """A network built for one size refuses another at start, with one message naming it and both sizes."""
+    from pyrat_rl.agents.spec import resolve_agent
+
+    from pyrat_env.agent import AgentRefusal, GameContext
+
+    agent = resolve_agent("cnn_planner")      # the shipped agent: a pyrat-policy/1 file without ``sizes``
+    setup = new_game("classic", 1)
+    ctx = GameContext(maze=setup.maze, seat=0, n_players=2, cheese=tuple(setup.cheese), starts=tuple(setup.starts),
+                      rng=np.random.default_rng(0), game=setup.game())
+    message = "cnn_planner plays 15x13 mazes only; this maze is 21x15"
+    with pytest.raises(AgentRefusal) as info:
+        agent.start(ctx)
+    assert str(info.value) == message and isinstance(info.value, ValueError)
+    with pytest.raises(AgentRefusal, match="plays 15x13 mazes only"):   # asked anyway: the same message
+        agent.act(setup.game(), 0)
+    batch = GameBatch([setup.maze], [setup.cheese], [setup.starts])
+    with pytest.raises(AgentRefusal, match="this maze is 21x15"):
+        agent.act_batch(batch, 0)
+    official = new_game("official", 1)                 # its own size: plays
+    agent.start(GameContext(maze=official.maze, seat=0, n_players=2, cheese=tuple(official.cheese),
+                            starts=tuple(official.starts), rng=np.random.default_rng(0), game=official.game()))
+    path, _, _ = _policy_file(tmp_path, "mlp", "tiny")
+    with pytest.raises(AgentRefusal, match=r"^mlp_tiny plays 7x5 mazes only; this maze is 15x13$"):
+        load_agent(path).act(official.game(), 0)

@@ -207,3 +207,86 @@ def test_rollouts_on_one_thread_updates_on_more():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+# -- one network trained on several maze sizes ---------------------------------------------------------------
+TINY_FCN = {"channels": 8, "dilations": [1, 2], "hidden": 32}
+
+
+def test_imitation_on_several_presets(tmp_path):
+    """Datasets of two sizes, minibatches of one size each, one horizon, evaluation on both: the checkpoint
+    plays every size."""
+    from pyrat_rl.agents.match import play_series
+    from pyrat_rl.train.imitation import MixedView
+
+    cfg = ImitationConfig(expert="greedy", opponents="random", games=10, policy="fcn", net_kwargs=TINY_FCN,
+                          preset="tiny,official", epochs=2, batch_size=64, eval_games=2, out=str(tmp_path / "bc"),
+                          progress=False, threads=1)
+    summary = train_imitation(cfg)
+    assert set(summary["datasets"]) == {"tiny", "official"}
+    assert all(d["games"] == 5 and d["samples"] > 0 and d["positions_per_s"] > 0 for d in summary["datasets"].values())
+    assert summary["samples"] == sum(d["samples"] for d in summary["datasets"].values())
+    assert {"test tiny", "test official"} <= set(summary["splits"])
+    assert set(summary["eval"]) == {"greedy@tiny", "greedy@official"}
+    meta = json.loads((tmp_path / "bc" / "best.json").read_text())
+    assert meta["sizes"] == "any" and meta["presets"] == ["tiny", "official"]
+    assert meta["encoder_options"]["horizon"] == 4 * 15 * 13        # the largest turn limit, on both sizes
+    res = play_series([str(tmp_path / "bc" / "best.pt"), "greedy"], games=2, seed=0, config="classic",
+                      turn_time=None, preprocessing_time=None, max_turns=30)
+    assert res.errors == [0, 0]
+    # minibatches of one size each, every sample once, sizes interleaved in the order of the shuffled indices
+    enc = make_encoder("planes", horizon=100, horizon_from_game=False)
+    parts = [generate_dataset("greedy", "random", 2, preset(p), seed=1, max_turns=100) for p in ("tiny", "official")]
+    view = MixedView([p.encoder_view(enc) for p in parts])
+    order = np.random.default_rng(0).permutation(len(view))
+    batches = view.batches(order, 16)
+    seen = np.concatenate([b + (0 if v is view.views[0] else view.offsets[1]) for v, b in batches])
+    assert sorted(seen.tolist()) == list(range(len(view)))
+    assert {v.encode(b).shape[-2:] for v, b in batches} == {(5, 7), (13, 15)}
+
+
+def test_several_presets_need_a_size_free_network(tmp_path, capsys):
+    from pyrat_env.cli import main
+
+    with pytest.raises(ValueError, match="plays one size"):
+        train_imitation(ImitationConfig(policy="cnn", preset="tiny,official", games=2, out=str(tmp_path / "x"),
+                                        progress=False))
+    rc = main(["train", "imitate", "--policy", "cnn", "--presets", "official,classic", "--out", str(tmp_path / "y")])
+    assert rc == 2 and "the cnn network plays one size; use a network that plays every size (fcn)" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "y").exists()               # refused before any work
+    rc = main(["train", "ppo", "--policy", "fcn", "--presets", "official,nowhere", "--out", str(tmp_path / "z")])
+    assert rc == 2 and "--presets: unknown preset 'nowhere'" in capsys.readouterr().err
+
+
+def test_ppo_on_several_presets(tmp_path):
+    """The mixed env pads every size to the largest grid; PPO trains the fcn on both and it plays a third size."""
+    from pyrat_rl.agents.match import play_series
+    from pyrat_rl.train.ppo import MixedSizeVecEnv, make_env
+
+    cfg = _ppo(tmp_path, policy="fcn", net_kwargs=TINY_FCN, preset="tiny,official", n_envs=6, timesteps=192,
+               batch_size=64, eval_every=192, eval_games=2, checkpoint_every=0, snapshot_every=0)
+    env = make_env(cfg)
+    assert isinstance(env, MixedSizeVecEnv) and env.num_envs == 6 and env.observation_space.shape == (18, 13, 15)
+    obs = env.reset()
+    assert obs.shape == (6, 18, 13, 15) and env.action_masks().shape == (6, 5)
+    assert (obs[:3, 8, 5:, :] == 1).all() and (obs[:3, 8, :, 7:] == 1).all()     # tiny games padded with holes
+    dones = np.zeros(6, dtype=bool)
+    for _ in range(200):
+        obs, rewards, done, infos = env.step(np.zeros(6, dtype=np.int64))
+        dones |= done
+        for i in np.flatnonzero(done):
+            assert infos[i]["terminal_observation"].shape == (18, 13, 15)
+        if dones[:3].any():
+            break
+    assert dones[:3].any()                               # a tiny game ended (its terminal observation checked)
+    env.close()
+    summary = train_ppo(cfg)
+    assert summary["timesteps"] >= 192
+    meta = json.loads((tmp_path / "ppo" / "config.json").read_text())["meta"]
+    assert meta["sizes"] == "any" and meta["presets"] == ["tiny", "official"]
+    last = json.loads((tmp_path / "ppo" / "state.json").read_text())["evals"][-1]["results"]
+    assert {"greedy", "greedy@tiny", "greedy@official"} <= set(last)
+    res = play_series([str(tmp_path / "ppo" / "last.zip"), "greedy"], games=2, seed=0, config="classic",
+                      turn_time=None, preprocessing_time=None, max_turns=30)
+    assert res.errors == [0, 0]

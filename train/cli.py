@@ -3,6 +3,8 @@
 * ``pyrat train ppo --policy mlp|cnn|transformer [--preset P] [--opponent SPEC] [--timesteps T] [--n-envs N]
   [--device auto|cpu|cuda] [--init CHECKPOINT] [--out DIR] [--resume]`` (`pyrat_rl.train.ppo`)
 * ``pyrat train imitate --expert SPEC [--games N] [--policy ...] [--out DIR]`` (`pyrat_rl.train.imitation`)
+* both trainings take ``--presets official,classic,tournament`` instead of ``--preset``: one network (``fcn``,
+  which plays every maze size) trained on several sizes at once
 * ``pyrat train export CHECKPOINT OUT.pt|OUT.onnx`` (portable policy file, no optimizer state)
 * ``pyrat train eval AGENT OPPONENT [--games N]`` (paired games, batched: `pyrat_rl.train.evaluate`)
 
@@ -34,6 +36,16 @@ def _json_dict(text: str) -> dict:
     return value
 
 
+def _preset_list(text: str) -> str:
+    """``--presets``: preset names joined by commas, each known and listed once (returned joined again)."""
+    names = [opt.preset_name(t.strip()) for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no preset in {text!r}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a preset is listed twice in {text!r}")
+    return ",".join(names)
+
+
 def _common(p: argparse.ArgumentParser, config) -> None:
     """Options of both trainings; ``config`` (`PPOConfig` or `ImitationConfig`) gives the defaults shown."""
     from pyrat_rl.agents.networks import NETWORKS
@@ -43,6 +55,9 @@ def _common(p: argparse.ArgumentParser, config) -> None:
     p.add_argument("--net", type=_json_dict, default=None, metavar="JSON",
                    help='network options, e.g. \'{"channels": [32, 32, 64], "hidden": 256}\'')
     opt.add_preset(p, config.preset)
+    p.add_argument("--presets", type=_preset_list, default=None, metavar="P1,P2,...",
+                   help="train on several presets at once, e.g. official,classic,tournament: one network for every "
+                        "maze size (a network that plays every size: fcn); replaces --preset")
     opt.add_device(p, config.device)
     p.add_argument("--threads", type=opt.positive, default=None,
                    help="torch threads for updates (default: every core; PPO rollouts use 1)")
@@ -186,6 +201,14 @@ def _check_checkpoint(option: str, path: str | None, suffixes: tuple[str, ...]) 
 def _check_training(args: argparse.Namespace) -> None:
     _check_device(args.device)
     _check_net(args.policy, args.net)
+    if args.presets and not getattr(args, "init", None):   # with --init the checkpoint's network is used
+        from pyrat_env.mazes import preset
+
+        from .imitation import check_sizes
+
+        names = args.presets.split(",")
+        with opt.user_errors(ValueError):
+            check_sizes(args.policy, [preset(n) for n in names], names)
 
 
 # -- the commands --------------------------------------------------------------------------------------------
@@ -193,7 +216,8 @@ def _ppo(args: argparse.Namespace) -> int:
     from .ppo import PPOConfig, train_ppo
     from .selfplay import SELF
 
-    kw: dict = {"policy": args.policy, "preset": args.preset, "opponent": args.opponent, "device": args.device,
+    kw: dict = {"policy": args.policy, "preset": args.presets or args.preset, "opponent": args.opponent,
+                "device": args.device,
                 "threads": args.threads, "seed": args.seed, "progress": not args.no_progress,
                 "masks": not args.no_masks, "verbose": int(args.verbose),
                 "out": args.out or f"runs/ppo-{args.policy}"}
@@ -226,7 +250,7 @@ def _ppo(args: argparse.Namespace) -> int:
 def _imitate(args: argparse.Namespace) -> int:
     from .imitation import EXPERT, ImitationConfig, train_imitation
 
-    kw = {"policy": args.policy, "preset": args.preset, "expert": args.expert, "device": args.device,
+    kw = {"policy": args.policy, "preset": args.presets or args.preset, "expert": args.expert, "device": args.device,
           "threads": args.threads, "seed": args.seed, "progress": not args.no_progress,
           "out": args.out or f"runs/imitate-{args.policy}"}
     _set(kw, opponents=args.opponents, games=args.games, epochs=args.epochs, batch_size=args.batch_size,

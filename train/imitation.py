@@ -22,6 +22,13 @@
    TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
 4. **Output**: ``DIR/best.pt`` (portable policy file with metadata: ``pyrat play DIR/best.pt greedy`` and
    ``pyrat train ppo --init DIR/best.pt``), ``DIR/config.json``, ``DIR/metrics.json``.
+
+**Several maze sizes** (``--presets official,classic,tournament``; ``preset`` holds the comma list): a network
+that plays every size (``fcn``) learns them all with the same weights. The games are shared evenly by the
+presets and each preset gets its own dataset (a `GameBatch` steps games of one size), split by maze on its own;
+minibatches hold one size each (`MixedView`), in shuffled order; the turn feature has one horizon on every size
+(the largest turn limit); the final table adds each preset's test split and the evaluation games are played on
+every preset. The dataset lines report the expert positions recorded per second.
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ class ImitationConfig:
     policy: str = "cnn"
     net_kwargs: dict | None = None
     net_arch: dict | None = None
-    preset: str = "official"
+    preset: str = "official"              # a preset, or several joined by commas (sizes: a size-free network)
     max_turns: int | None = None          # env turn limit (None: the envs' default, 4 * width * height)
     gamma: float = 0.99                   # discount of the value targets (PPO's)
     val_fraction: float = 0.1
@@ -184,6 +191,41 @@ class DatasetEncoder:
                                max_turns=d.max_turns, batch_size=len(idx))
         return enc.encode(fake)
 
+    def batches(self, idx: np.ndarray, batch_size: int) -> list[tuple[DatasetEncoder, np.ndarray]]:
+        """``idx`` cut every ``batch_size`` samples, in order (the interface of `MixedView`)."""
+        return [(self, idx[lo:lo + batch_size]) for lo in range(0, len(idx), batch_size)]
+
+
+class MixedView:
+    """Several `DatasetEncoder` s, one maze size each, as one dataset (``pyrat train imitate --presets``).
+
+    Sample ``i`` of the whole is sample ``i - offsets[k]`` of part ``k``. A network that plays every size
+    trains on all of them, but one minibatch holds one size (`batches`): observations of different sizes
+    cannot share a tensor.
+    """
+
+    def __init__(self, views: list[DatasetEncoder]) -> None:
+        self.views = list(views)
+        self.offsets = np.cumsum([0] + [len(v.data) for v in self.views])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def batches(self, idx: np.ndarray, batch_size: int) -> list[tuple[DatasetEncoder, np.ndarray]]:
+        """``idx`` (whole-dataset indices) in minibatches of one part each: each part's samples in their order in
+        ``idx``, cut every ``batch_size``; the batches of all parts interleaved by where they start in ``idx``
+        (a shuffled ``idx`` gives a shuffled order of sizes)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        part = np.searchsorted(self.offsets, idx, side="right") - 1
+        out = []
+        for k, view in enumerate(self.views):
+            pos = np.flatnonzero(part == k)
+            for lo in range(0, len(pos), batch_size):
+                sel = pos[lo:lo + batch_size]
+                out.append((int(sel[0]), k, view, idx[sel] - self.offsets[k]))
+        out.sort(key=lambda t: t[:2])
+        return [(view, b) for _, _, view, b in out]
+
 
 def _is_batched(agent: Agent) -> bool:
     """Agents whose ``act_batch`` is vectorised (and who need no per-game state) are asked once for all games."""
@@ -257,15 +299,17 @@ class _SeatPlayers:
 
 def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig, seed: int = 0,
                      max_turns: int | None = None, gamma: float = 0.99, chunk: int = 64, driver: Any = None,
-                     progress: bool = False, stream: int = 0) -> StateDataset:
+                     progress: bool = False, stream: int = 0, first: int = 0) -> StateDataset:
     """Play ``games`` games of ``expert`` against ``opponents`` and record the expert's decisions (module docstring).
 
     ``driver`` (an `Agent`, optional): when given it chooses the recorded seats' moves while the expert only
-    labels them (DAgger). ``max_turns``: the env limit (also the horizon of the turn feature).
+    labels them (DAgger). ``max_turns``: the env limit (also the horizon of the turn feature, unless the
+    encoder has a fixed one). ``first``: number of the first game (datasets of several presets number their
+    games one after the other, so no two draw the same seeds).
     """
     mix = parse_mix(opponents)
     with _tables_cache(chunk):
-        return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream)
+        return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream, first)
 
 
 @contextlib.contextmanager
@@ -289,10 +333,10 @@ def _tables_cache(size: int):
 
 def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: GameConfig, seed: int,
               max_turns: int | None, gamma: float, chunk: int, driver: Any, progress: bool,
-              stream: int) -> StateDataset:
+              stream: int, first: int = 0) -> StateDataset:
     from tqdm import tqdm
 
-    rng = np.random.default_rng([seed, 97, stream])
+    rng = np.random.default_rng([seed, 97, stream] + ([first] if first else []))
     weights = np.array([w for _, w in mix])
     weights = weights / weights.sum()
     rotate_seat1 = resolve_rotate("auto", config)
@@ -303,7 +347,7 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
     bar = tqdm(total=games, desc="playing", unit="game", disable=not progress, leave=False)
     for lo in range(0, games, chunk):
         n = min(chunk, games - lo)
-        seeds = [_data_seed(seed, lo + i, stream) for i in range(n)]
+        seeds = [_data_seed(seed, first + lo + i, stream) for i in range(n)]
         setups = [new_game(config, s) for s in seeds]
         opp_specs = [mix[int(rng.choice(len(mix), p=weights))][0] for _ in range(n)]
         expert_seat = rng.integers(0, 2, size=n)
@@ -426,15 +470,14 @@ def _losses(policy, obs: torch.Tensor, actions: torch.Tensor, masks: torch.Tenso
     return ce, mse, correct
 
 
-def _batches(view: DatasetEncoder, idx: np.ndarray, batch_size: int, device: torch.device):
-    d = view.data
-    for lo in range(0, len(idx), batch_size):
-        b = idx[lo:lo + batch_size]
-        yield (torch.as_tensor(view.encode(b), device=device), torch.as_tensor(d.action[b], device=device),
+def _batches(view: DatasetEncoder | MixedView, idx: np.ndarray, batch_size: int, device: torch.device):
+    for part, b in view.batches(idx, batch_size):
+        d = part.data
+        yield (torch.as_tensor(part.encode(b), device=device), torch.as_tensor(d.action[b], device=device),
                torch.as_tensor(d.mask[b], device=device), torch.as_tensor(d.ret[b], device=device))
 
 
-def evaluate_split(policy, view: DatasetEncoder, idx: np.ndarray, batch_size: int = 2048,
+def evaluate_split(policy, view: DatasetEncoder | MixedView, idx: np.ndarray, batch_size: int = 2048,
                    device: torch.device | str = "cpu") -> dict:
     """Mean cross-entropy, value error and accuracy of the policy on the samples ``idx``."""
     if len(idx) == 0:
@@ -451,9 +494,9 @@ def evaluate_split(policy, view: DatasetEncoder, idx: np.ndarray, batch_size: in
     return {"loss": ce_sum / n, "value_mse": mse_sum / n, "accuracy": correct / n, "samples": int(n)}
 
 
-def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray, epochs: int, batch_size: int,
-        lr: float, weight_decay: float, value_coef: float, patience: int, seed: int, device: torch.device | str,
-        writer=None, progress: bool = False, log_offset: int = 0) -> dict:
+def fit(policy, view: DatasetEncoder | MixedView, train_idx: np.ndarray, val_idx: np.ndarray, epochs: int,
+        batch_size: int, lr: float, weight_decay: float, value_coef: float, patience: int, seed: int,
+        device: torch.device | str, writer=None, progress: bool = False, log_offset: int = 0) -> dict:
     """Supervised training with early stopping on the validation loss; the best epoch's weights are loaded back."""
     from tqdm import tqdm
 
@@ -464,7 +507,8 @@ def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray
     best = {"val_loss": math.inf, "epoch": -1, "state": None}
     history = []
     bad = 0
-    steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+    steps_per_epoch = len(view.batches(train_idx, batch_size)) if isinstance(view, MixedView) else \
+        math.ceil(len(train_idx) / batch_size)
     bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress, leave=False)
     for epoch in range(epochs):
         policy.set_training_mode(True)
@@ -521,15 +565,50 @@ def fit(policy, view: DatasetEncoder, train_idx: np.ndarray, val_idx: np.ndarray
 
 def format_table(rows: dict[str, dict]) -> str:
     """The final table: loss and accuracy per split."""
-    lines = [f"{'split':<6} {'samples':>9} {'loss':>8} {'accuracy':>9} {'value mse':>10}"]
+    w = max([6] + [len(name) for name in rows])
+    lines = [f"{'split':<{w}} {'samples':>9} {'loss':>8} {'accuracy':>9} {'value mse':>10}"]
     for name, r in rows.items():
-        lines.append(f"{name:<6} {r['samples']:>9,} {r['loss']:>8.4f} {100 * r['accuracy']:>8.2f}% "
+        lines.append(f"{name:<{w}} {r['samples']:>9,} {r['loss']:>8.4f} {100 * r['accuracy']:>8.2f}% "
                      f"{r['value_mse']:>10.3f}")
     return "\n".join(lines)
 
 
+def preset_names(text: str) -> list[str]:
+    """The presets of ``preset`` (one name, or several joined by commas), each checked (ValueError otherwise)."""
+    names = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not names:
+        raise ValueError(f"no preset in {text!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a preset is listed twice in {text!r}")
+    for name in names:
+        preset(name)
+    return names
+
+
+def check_sizes(policy: str, configs: list[GameConfig], names: list[str]) -> None:
+    """Several maze sizes need a network that plays every size (ValueError otherwise)."""
+    from pyrat_rl.agents.networks import NETWORKS, size_free
+
+    sizes = {(c.width, c.height) for c in configs}
+    if len(sizes) > 1 and not size_free(policy):
+        free = [n for n in NETWORKS if size_free(n)]
+        raise ValueError(f"presets {', '.join(names)} have {len(sizes)} maze sizes, but the {policy} network plays one "
+                         f"size; use a network that plays every size ({', '.join(free)})")
+
+
+def split_count(total: int, parts: int) -> list[int]:
+    """``total`` games shared by ``parts`` presets as evenly as possible (the first ones get the remainder)."""
+    return [total // parts + (k < total % parts) for k in range(parts)]
+
+
 def train_imitation(cfg: ImitationConfig) -> dict:
-    """Run the whole imitation pipeline (module docstring); returns the summary also written to ``metrics.json``."""
+    """Run the whole imitation pipeline (module docstring); returns the summary also written to ``metrics.json``.
+
+    With several presets (``cfg.preset`` = ``"official,classic,tournament"``; a network that plays every size)
+    the games are shared evenly by the presets, each dataset is split by maze on its own, minibatches hold one
+    size each (`MixedView`), the turn feature has one horizon for all (the largest turn limit), and the
+    evaluation games are played on every preset.
+    """
     from pyrat_rl.agents.policy_agent import agent_from_policy, build_policy, make_meta, save_policy
     from torch.utils.tensorboard import SummaryWriter
 
@@ -541,43 +620,78 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    game_cfg = preset(cfg.preset)
-    max_turns = cfg.max_turns or default_max_turns(game_cfg)
+    names = preset_names(cfg.preset)
+    configs = [preset(name) for name in names]
+    check_sizes(cfg.policy, configs, names)
+    mixed = len(names) > 1
+    game_cfg = configs[0]
+    limits = [cfg.max_turns or default_max_turns(c) for c in configs]
+    max_turns = limits[0]
+    # one horizon for the turn feature on every size (a network sees "moves played / horizon" the same way on all)
+    horizon = max(limits)
     encoder_name = encoder_for(cfg.policy)
     net_kwargs = net_kwargs_for(cfg.policy, cfg.net_kwargs)
     from pyrat_rl.agents.networks import NETWORKS
 
     net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
-    meta = make_meta(cfg.policy, net_kwargs, net_arch, encoder_name, {"horizon": max_turns}, game_cfg,
-                     rotate="auto", masks=True, algorithm="imitation", expert=cfg.expert, max_turns=max_turns)
+    extra = {"presets": names, "preset_max_turns": dict(zip(names, limits))} if mixed else {}
+    meta = make_meta(cfg.policy, net_kwargs, net_arch, encoder_name, {"horizon": horizon}, game_cfg,
+                     rotate="auto", masks=True, algorithm="imitation", expert=cfg.expert,
+                     max_turns=horizon if mixed else max_turns, **extra)
     (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta, "machine": machine_info()},
                                                 indent=1) + "\n")
-    encoder = make_encoder(encoder_name, horizon=max_turns)
+    # one preset: the turn feature's horizon is the game's limit, which is ``horizon``; several: ``horizon`` always
+    encoder = make_encoder(encoder_name, horizon=horizon, horizon_from_game=not mixed)
     policy = build_policy(meta, lr=cfg.lr, device=device)
     print(describe(policy, cfg.policy), flush=True)
     writer = SummaryWriter(str(out / "tb"))
 
     expert = cfg.expert
-    t0 = time.perf_counter()
-    data = generate_dataset(expert, cfg.opponents, cfg.games, game_cfg, seed=cfg.seed, max_turns=max_turns,
-                            gamma=cfg.gamma, chunk=cfg.chunk, progress=cfg.progress)
-    gen_seconds = time.perf_counter() - t0
-    print(f"dataset: {len(data):,} samples from {cfg.games} games in {gen_seconds:.1f} s", flush=True)
-    train_idx, val_idx, test_idx = split_by_maze(data, cfg.val_fraction, cfg.test_fraction, cfg.seed)
-    view = data.encoder_view(encoder)
+    counts = split_count(cfg.games, len(names))
+    parts: list[StateDataset] = []
+    datasets = {}
+    for k, (name, game_config, limit, n_games) in enumerate(zip(names, configs, limits, counts)):
+        t0 = time.perf_counter()
+        part = generate_dataset(expert, cfg.opponents, n_games, game_config, seed=cfg.seed, max_turns=limit,
+                                gamma=cfg.gamma, chunk=cfg.chunk, progress=cfg.progress, first=sum(counts[:k]))
+        seconds = time.perf_counter() - t0
+        parts.append(part)
+        datasets[name] = {"games": n_games, "samples": len(part), "seconds": round(seconds, 1),
+                          "positions_per_s": round(len(part) / seconds, 1) if seconds > 0 else None}
+        label = f" on {name} ({game_config.width}x{game_config.height})" if mixed else ""
+        print(f"dataset{label}: {len(part):,} samples from {n_games} games in {seconds:.1f} s "
+              f"({len(part) / max(seconds, 1e-9):,.0f} expert positions/s)", flush=True)
+    gen_seconds = sum(d["seconds"] for d in datasets.values())
+    n_samples = sum(len(p) for p in parts)
+    splits = [list(split_by_maze(p, cfg.val_fraction, cfg.test_fraction, cfg.seed)) for p in parts]
+
+    def whole() -> tuple[DatasetEncoder | MixedView, list[np.ndarray]]:
+        """The view of every part and the train / validation / test indices into it."""
+        if not mixed:
+            return parts[0].encoder_view(encoder), splits[0]
+        v = MixedView([p.encoder_view(encoder) for p in parts])
+        return v, [np.concatenate([sp[s] + v.offsets[k] for k, sp in enumerate(splits)]) for s in range(3)]
+
+    view, (train_idx, val_idx, test_idx) = whole()
     result = fit(policy, view, train_idx, val_idx, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                  cfg.value_coef, cfg.patience, cfg.seed, device, writer, cfg.progress)
     history = list(result["history"])
     for r in range(cfg.dagger_rounds):
         learner = agent_from_policy(policy, meta, name="learner")
-        more = generate_dataset(expert, cfg.opponents, cfg.dagger_games, game_cfg, seed=cfg.seed, max_turns=max_turns,
-                                gamma=cfg.gamma, chunk=cfg.chunk, driver=learner, progress=cfg.progress, stream=r + 1)
-        # new games go to the training split only (their mazes are new, so no maze crosses splits)
-        n_old = len(data)
-        data = StateDataset.concat([data, more])
-        train_idx = np.concatenate([train_idx, n_old + np.arange(len(more))])
-        view = data.encoder_view(encoder)
-        print(f"DAgger round {r + 1}: +{len(more):,} samples (learner driving), {len(data):,} in all", flush=True)
+        added = 0
+        more_counts = split_count(cfg.dagger_games, len(names))
+        for k, (game_config, limit, n_games) in enumerate(zip(configs, limits, more_counts)):
+            more = generate_dataset(expert, cfg.opponents, n_games, game_config, seed=cfg.seed, max_turns=limit,
+                                    gamma=cfg.gamma, chunk=cfg.chunk, driver=learner, progress=cfg.progress,
+                                    stream=r + 1, first=sum(more_counts[:k]))
+            # new games go to the training split only (their mazes are new, so no maze crosses splits)
+            n_old = len(parts[k])
+            parts[k] = StateDataset.concat([parts[k], more])
+            splits[k][0] = np.concatenate([splits[k][0], n_old + np.arange(len(more))])
+            added += len(more)
+        view, (train_idx, val_idx, test_idx) = whole()
+        n_samples = sum(len(p) for p in parts)
+        print(f"DAgger round {r + 1}: +{added:,} samples (learner driving), {n_samples:,} in all", flush=True)
         result = fit(policy, view, train_idx, val_idx, cfg.epochs, cfg.batch_size, cfg.lr * 0.5, cfg.weight_decay,
                      cfg.value_coef, cfg.patience, cfg.seed + r + 1, device, writer, cfg.progress,
                      log_offset=len(history))
@@ -585,29 +699,36 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     table = {"train": evaluate_split(policy, view, train_idx, device=device),
              "val": evaluate_split(policy, view, val_idx, device=device),
              "test": evaluate_split(policy, view, test_idx, device=device)}
+    if mixed:   # the test split of each size on its own
+        for k, name in enumerate(names):
+            table[f"test {name}"] = evaluate_split(policy, view.views[k], splits[k][2], device=device)
     for split, r in table.items():
-        writer.add_scalar(f"final/loss_{split}", r["loss"], 0)
-        writer.add_scalar(f"final/accuracy_{split}", r["accuracy"], 0)
+        writer.add_scalar(f"final/loss_{split.replace(' ', '_')}", r["loss"], 0)
+        writer.add_scalar(f"final/accuracy_{split.replace(' ', '_')}", r["accuracy"], 0)
     train_seconds = time.perf_counter() - t_start
-    meta = dict(meta, stats={"samples": len(data), "games": cfg.games, "test_accuracy": table["test"]["accuracy"],
+    meta = dict(meta, stats={"samples": n_samples, "games": cfg.games, "test_accuracy": table["test"]["accuracy"],
                              "train_seconds": round(train_seconds, 1)})
     best = save_policy(out / "best.pt", policy, meta)
     evals = {}
     if cfg.eval_games:
         agent = agent_from_policy(policy, meta, name="imitation")
-        for opp in cfg.eval_opponents:
-            res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=game_cfg,
-                           max_turns=max_turns)
-            evals[opp] = res.to_dict()
-            writer.add_scalar(f"eval/points_{opp}", res.points, 0)
-            print(res.summary("imitation", opp), flush=True)
+        for name, game_config, limit in zip(names, configs, limits):
+            for opp in cfg.eval_opponents:
+                res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=game_config,
+                               max_turns=limit)
+                key = f"{opp}@{name}" if mixed else opp
+                evals[key] = res.to_dict()
+                writer.add_scalar(f"eval/points_{key.replace('@', '_')}", res.points, 0)
+                print(res.summary(f"imitation{f' ({name})' if mixed else ''}", opp), flush=True)
     writer.close()
-    summary = {"samples": len(data), "generation_seconds": round(gen_seconds, 1), "splits": table,
-               "best_epoch": result["best_epoch"], "history": history, "eval": evals,
+    summary = {"samples": n_samples, "generation_seconds": round(gen_seconds, 1),
+               "positions_per_s": round(n_samples / gen_seconds, 1) if gen_seconds > 0 else None,
+               "splits": table, "best_epoch": result["best_epoch"], "history": history, "eval": evals,
                "seconds": round(time.perf_counter() - t_start, 1), "threads": threads, "device": str(device),
                "checkpoint": str(best)}
+    if mixed:
+        summary["datasets"] = datasets
     (out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(format_table(table), flush=True)
     print(f"saved {best} ({best.stat().st_size / 1e6:.2f} MB) in {summary['seconds']:.0f} s", flush=True)
     return summary
-

@@ -17,6 +17,11 @@
   every ``checkpoint_every`` steps, ``pool/`` (self-play snapshots), ``state.json`` (what ``--resume`` needs)
   and ``summary.json``. Every ``.zip`` is a full SB3 model with the metadata inside, so it is an agent:
   ``pyrat play DIR/best.zip greedy``; ``pyrat train export DIR/best.zip agent.pt`` makes the portable file.
+* **Several maze sizes** (``--presets official,classic,tournament``, a network that plays every size: ``fcn``):
+  each preset gets its share of the ``n_envs`` games in its own batched env, and `MixedSizeVecEnv` pads every
+  observation to the largest grid with hole cells (which the network treats as the outside of the maze, so
+  padding changes nothing it computes); the turn feature has one horizon on all sizes (the largest turn
+  limit); evaluations play ``eval_games`` on every preset, and the best checkpoint is chosen on the means.
 * ``init``: start from a checkpoint's policy weights (an imitation ``best.pt`` or a PPO ``.zip``); its
   network settings are used. ``resume``: continue a run in ``DIR`` from ``last.zip`` up to ``timesteps``.
 """
@@ -33,6 +38,7 @@ import numpy as np
 import torch
 from pyrat_rl.agents.networks import NETWORKS, describe, encoder_for, net_kwargs_for, policy_kwargs
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import VecEnv
 
 from pyrat_env.encoders import DEFAULT_HORIZON
 from pyrat_env.runtime import machine_info, resolve_device, set_threads
@@ -96,29 +102,168 @@ def _seat(seat: str | int) -> str | int:
     return int(seat) if str(seat) in ("0", "1") else seat
 
 
-def make_env(cfg: PPOConfig, pool: OpponentPool | None = None):
-    """The batched training env for a config (with the pool as opponent sampler when there is one)."""
-    from pyrat_env.envs import make_vec_env
+class MixedSizeVecEnv(VecEnv):
+    """Several `PyRatVecEnv` s of different maze sizes as one SB3 ``VecEnv`` (``pyrat train ppo --presets``).
 
-    first = "greedy"
+    SB3 stores rollouts in arrays of one observation shape, and a `GameBatch` steps games of one size. So each
+    preset keeps its own batched env (its share of the games), and every observation (terminal ones included)
+    is padded to the largest grid with hole cells (`pyrat_rl.agents.networks.pad_planes`): a network that plays
+    every size (`FcnNet`) computes the same thing on a padded observation as on the game's own, so it learns
+    from all sizes at once and then plays each at its own size. Actions, rewards, masks and infos are the
+    sub-envs' in order (games of the first preset first). ``configs``, ``limits`` and ``names``: the presets'
+    game configs, turn limits and names; ``config`` and ``max_turns`` are the first preset's.
+    """
+
+    def __init__(self, envs: list, names: list[str]) -> None:
+        from gymnasium import spaces
+
+        from pyrat_env.encoders import PlanesEncoder
+
+        if any(not isinstance(e.encoder, PlanesEncoder) for e in envs):
+            raise ValueError("several maze sizes in one run need the planes encoder (the fcn network)")
+        self.envs, self.names = list(envs), list(names)
+        self.configs = [e.config for e in self.envs]
+        self.limits = [e.max_turns for e in self.envs]
+        self.config, self.max_turns = self.configs[0], self.limits[0]
+        self.height = max(c.height for c in self.configs)
+        self.width = max(c.width for c in self.configs)
+        self.bounds = np.cumsum([0] + [e.num_envs for e in self.envs])
+        space = self.envs[0].encoder.space(self.width, self.height)
+        self.render_mode = None
+        super().__init__(int(self.bounds[-1]), space, spaces.Discrete(5))
+        self._actions: np.ndarray | None = None
+
+    def _pad(self, obs: np.ndarray) -> np.ndarray:
+        from pyrat_rl.agents.networks import pad_planes
+
+        return pad_planes(obs, self.height, self.width)
+
+    def reset(self) -> np.ndarray:
+        obs = [self._pad(e.reset()) for e in self.envs]
+        self.reset_infos = [info for e in self.envs for info in e.reset_infos]
+        return np.concatenate(obs)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self):
+        actions, self._actions = self._actions, None
+        obs, rewards, dones, infos = [], [], [], []
+        for k, e in enumerate(self.envs):
+            e.step_async(actions[self.bounds[k]:self.bounds[k + 1]])
+            o, r, d, i = e.step_wait()
+            for info in i:
+                if "terminal_observation" in info:
+                    info["terminal_observation"] = self._pad(info["terminal_observation"])
+            obs.append(self._pad(o))
+            rewards.append(r)
+            dones.append(d)
+            infos += i
+        return np.concatenate(obs), np.concatenate(rewards), np.concatenate(dones), infos
+
+    def action_masks(self) -> np.ndarray:
+        return np.concatenate([e.action_masks() for e in self.envs])
+
+    def close(self) -> None:
+        for e in self.envs:
+            e.close()
+
+    def _indices(self, indices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        return [indices] if isinstance(indices, int) else list(indices)
+
+    def get_attr(self, attr_name: str, indices=None) -> list:
+        value = getattr(self, attr_name)
+        return [value for _ in self._indices(indices)]
+
+    def set_attr(self, attr_name: str, value, indices=None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
+        idx = self._indices(indices)
+        if method_name == "action_masks":
+            masks = self.action_masks()
+            return [masks[i] for i in idx]
+        result = getattr(self, method_name)(*method_args, **method_kwargs)
+        return [result for _ in idx]
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False for _ in self._indices(indices)]
+
+    def seed(self, seed: int | None = None) -> list:
+        return [e.seed(None if seed is None else _sub_seed(seed, k)) for k, e in enumerate(self.envs)]
+
+    def get_images(self):
+        return [img for e in self.envs for img in e.get_images()]
+
+
+def _sub_seed(seed: int, k: int) -> int:
+    """The seed of preset k's env in a run on several presets."""
+    return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1, dtype=np.uint32)[0])
+
+
+def _opponent_env_spec(cfg: PPOConfig) -> str:
+    """The fixed opponent of the env: the first agent of the mix that is not ``self``."""
     for spec, _ in parse_mix(cfg.opponent):
         if spec != SELF:
-            first = spec
-            break
-    return make_vec_env(cfg.n_envs, seed=cfg.seed, preset=cfg.preset, opponent=first, seat=_seat(cfg.seat),
-                        encoder=encoder_for(cfg.policy), reward=cfg.reward,
-                        max_turns=cfg.max_turns if cfg.max_turns is not None else "auto",
-                        opponent_sampler=pool)
+            return spec
+    return "greedy"
+
+
+def make_env(cfg: PPOConfig, pool: OpponentPool | None = None):
+    """The batched training env for a config (with the pool as opponent sampler when there is one).
+
+    Several presets (``cfg.preset`` = ``"official,classic,tournament"``): a `MixedSizeVecEnv` sharing the
+    ``n_envs`` games evenly, whose encoders give the turn feature one horizon (the largest turn limit).
+    """
+    from pyrat_env.envs import make_vec_env
+
+    from .imitation import check_sizes, preset_names, split_count
+
+    first = _opponent_env_spec(cfg)
+    max_turns = cfg.max_turns if cfg.max_turns is not None else "auto"
+    names = preset_names(cfg.preset)
+    if len(names) == 1:
+        return make_vec_env(cfg.n_envs, seed=cfg.seed, preset=cfg.preset, opponent=first, seat=_seat(cfg.seat),
+                            encoder=encoder_for(cfg.policy), reward=cfg.reward, max_turns=max_turns,
+                            opponent_sampler=pool)
+    from pyrat_env.encoders import make_encoder
+    from pyrat_env.envs.gym_env import resolve_max_turns
+    from pyrat_env.mazes import preset
+
+    configs = [preset(n) for n in names]
+    check_sizes(cfg.policy, configs, names)
+    if cfg.n_envs < len(names):
+        raise ValueError(f"n_envs {cfg.n_envs} is fewer than the {len(names)} presets")
+    horizon = max(resolve_max_turns(max_turns, c) or DEFAULT_HORIZON for c in configs)
+    envs = [make_vec_env(n, seed=_sub_seed(cfg.seed, k), preset=name, opponent=first, seat=_seat(cfg.seat),
+                         encoder=make_encoder(encoder_for(cfg.policy), horizon=horizon, horizon_from_game=False),
+                         reward=cfg.reward, max_turns=max_turns, opponent_sampler=pool)
+            for k, (name, n) in enumerate(zip(names, split_count(cfg.n_envs, len(names))))]
+    return MixedSizeVecEnv(envs, names)
+
+
+def eval_settings(env) -> list[tuple[str | None, object, int | None]]:
+    """``(preset name or None, game config, turn limit)`` of each size the env trains on (None: its only one)."""
+    if isinstance(env, MixedSizeVecEnv):
+        return list(zip(env.names, env.configs, env.limits))
+    return [(None, env.config, env.max_turns)]
 
 
 def run_meta(cfg: PPOConfig, env) -> dict:
-    """Checkpoint metadata of a run (network, encoder, game config, rotation, masks)."""
+    """Checkpoint metadata of a run (network, encoder, game config, rotation, masks; the presets of a mixed run)."""
     from pyrat_rl.agents.policy_agent import make_meta
 
     net_arch = dict(cfg.net_arch or NETWORKS[cfg.policy][3])
+    extra, horizon = {}, env.max_turns or DEFAULT_HORIZON
+    if isinstance(env, MixedSizeVecEnv):
+        horizon = env.envs[0].encoder.horizon
+        extra = {"presets": env.names, "preset_max_turns": dict(zip(env.names, env.limits))}
     return make_meta(cfg.policy, net_kwargs_for(cfg.policy, cfg.net_kwargs), net_arch, encoder_for(cfg.policy),
-                     {"horizon": env.max_turns or DEFAULT_HORIZON}, env.config, rotate="auto", masks=cfg.masks,
-                     algorithm="MaskablePPO" if cfg.masks else "PPO", max_turns=env.max_turns)
+                     {"horizon": horizon}, env.config, rotate="auto", masks=cfg.masks,
+                     algorithm="MaskablePPO" if cfg.masks else "PPO",
+                     max_turns=horizon if extra else env.max_turns, **extra)
 
 
 def _algo(masks: bool):
@@ -217,25 +362,35 @@ class TrainingCallback(BaseCallback):
 
         cfg = self.cfg
         agent = agent_from_policy(self.model.policy, self.meta, name="learner")
-        env = self.training_env
+        settings = eval_settings(self.training_env)
         results = {}
         for i, opp in enumerate(cfg.eval_opponents):
-            res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=env.config,
-                           max_turns=env.max_turns)
             key = opp.replace("/", "_").replace(":", "_")
-            self.logger.record(f"eval/points_{key}", res.points)
-            self.logger.record(f"eval/win_rate_{key}", res.win_rate)
-            self.logger.record(f"eval/score_diff_{key}", res.mean_score - res.mean_opponent_score)
-            results[opp] = res.to_dict()
+            runs = []
+            for name, config, limit in settings:   # one size, or each preset of a run on several
+                res = evaluate(agent, opp, games=cfg.eval_games, seed=10_000 + cfg.seed, config=config,
+                               max_turns=limit)
+                runs.append(res)
+                if name is not None:
+                    self.logger.record(f"eval/points_{key}_{name}", res.points)
+                    results[f"{opp}@{name}"] = res.to_dict()
+            # several presets: the means over them (each preset's games count the same)
+            points = float(np.mean([r.points for r in runs]))
+            diff = float(np.mean([r.mean_score - r.mean_opponent_score for r in runs]))
+            self.logger.record(f"eval/points_{key}", points)
+            self.logger.record(f"eval/win_rate_{key}", float(np.mean([r.win_rate for r in runs])))
+            self.logger.record(f"eval/score_diff_{key}", diff)
+            mine = runs[0].to_dict() if len(runs) == 1 else {"points": points, "score_diff": diff}
+            results[opp] = mine
             if i == 0:
-                score = (res.points, res.mean_score - res.mean_opponent_score)
+                score = (points, diff)
                 best = tuple(self.state.get("best_score") or (-math.inf, -math.inf))
                 if score > best:
                     self.state["best_score"] = list(score)
                     self.state["best_step"] = int(self.num_timesteps)
                     save_model(self.model, self.run / "best.zip", dict(self.meta, eval=results))
                     (self.run / "best.json").write_text(json.dumps(
-                        {"timesteps": int(self.num_timesteps), "eval": {opp: res.to_dict()}}, indent=1) + "\n")
+                        {"timesteps": int(self.num_timesteps), "eval": {opp: mine}}, indent=1) + "\n")
         self.last_eval = results
         self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "results": results})
         if self.bar is not None and cfg.eval_opponents:

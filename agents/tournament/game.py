@@ -15,7 +15,9 @@ answer it is not asked again, and each such turn is a timeout too. An agent forf
 * its process could not start or load the agent within ``load_time`` (``load``),
 * its process dies, exits, or sends garbage (``crash``, ``exit``, ``protocol``),
 * it runs out of memory (``memory``) or of CPU time (``cpu``),
-* it misses ``max_consecutive_timeouts`` turns in a row (``timeouts``; preprocessing counts).
+* it misses ``max_consecutive_timeouts`` turns in a row (``timeouts``; preprocessing counts),
+* it refuses the game in ``start`` (``refused``: `pyrat_env.agent.AgentRefusal`, e.g. a network built for
+  another maze size).
 
 Both forfeiting in the same turn is a draw. A forfeiting agent's process is killed at once; the
 others are told the result (``end``, at most ``end_time`` seconds) and then killed too, with
@@ -178,7 +180,9 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
                     timed_out(p)
                 else:
                     s.prep_time = float(r.get("elapsed", 0.0))
-                    if not r.get("ok"):
+                    if r.get("kind") == "refused":    # AgentRefusal: it cannot play this game at all
+                        forfeit(p, "refused", str(r.get("message", "")))
+                    elif not r.get("ok"):
                         s.errors.append({"turn": 0, "kind": r.get("kind", "exception"),
                                          "message": str(r.get("message", ""))})
         if len(live()) == n:

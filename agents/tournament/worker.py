@@ -6,7 +6,8 @@ talks to the runner over two pipes (`pyrat_rl.agents.tournament.protocol`), one 
 
 ``load``   sets the memory (``RLIMIT_AS``) and CPU-time (``RLIMIT_CPU``) limits, then imports the
            agent from its spec; replies with its name, or ``load_error``.
-``start``  the maze, cheese, starts and seat: builds its own `Game`, calls ``agent.start(ctx)``.
+``start``  the maze, cheese, starts and seat: builds its own `Game`, calls ``agent.start(ctx)``
+           (an `AgentRefusal` is replied as kind ``refused``: the runner forfeits the agent).
 ``act``    the joint actions played since the last request (the process steps its own copy of the
            game with the same engine, so it always sees the exact state) and the turn number;
            calls ``agent.act`` and replies with the action, or ``invalid_action`` / ``exception``.
@@ -182,7 +183,13 @@ class Worker:
         except SystemExit as exc:
             self.fatal(rid, "exit", f"the agent called exit({exc.code!r})", 4)
         except Exception as exc:  # noqa: BLE001 - the agent's failure is reported, the game goes on
+            from pyrat_env.agent import AgentRefusal
+
             self.elapsed = time.perf_counter() - t0
+            if isinstance(exc, AgentRefusal):   # it cannot play this game (its message says why): a forfeit
+                self.send({"id": rid, "ok": False, "kind": "refused", "message": str(exc)[:MESSAGE_LIMIT],
+                           "elapsed": self.elapsed})
+                return _FAILED
             self.send({"id": rid, "ok": False, "kind": "exception", "message": _describe(exc),
                        "elapsed": self.elapsed})
             return _FAILED
