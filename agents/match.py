@@ -51,6 +51,7 @@ from pyrat_env.mazes import GameConfig, GameSetup, new_game, preset
 from pyrat_env.replay import (
     ACTION_STAT_KEYS,
     finish_replay,
+    forfeit_result,
     game_result,
     load_game_file,
     maze_from_game,
@@ -282,8 +283,8 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
                 timeouts[p] += 1
             elif status == "error" and isinstance(value, AgentRefusal):
                 # the agent cannot play this game at all: one error, and the game is its forfeit
-                refused[p] = {"kind": "refused", "message": str(value), "turn": 0}
-                errors[p].append({"turn": 0, "kind": "refused", "message": str(value)})
+                refused[p] = {"turn": 0, "kind": "refused", "message": str(value)}
+                errors[p].append(dict(refused[p]))
             elif status == "error":
                 errors[p].append({"turn": 0, "kind": "exception", "message": _describe(value)})
         if not refused:
@@ -348,10 +349,8 @@ def play_game(setup: GameSetup, agents: Sequence[Agent], names: Sequence[str] | 
         # the result
         result_dict = game_result(game, names, team_labels)
         if refused:   # a forfeit: the team of the players left wins, if they are one team; else a draw
-            standing = {team_labels[p] for p in range(n) if p not in refused}
-            result_dict.update(reason="forfeit", winner=standing.pop() if len(standing) == 1 else None)
-            result_dict["draw"] = result_dict["winner"] is None
-            result_dict["forfeits"] = {names[p]: f for p, f in refused.items()}
+            forfeit_result(result_dict, {names[p]: f for p, f in refused.items()},
+                           {team_labels[p] for p in range(n) if p not in refused})
         reason, winner = result_dict["reason"], result_dict["winner"]
         scores = [float(s) for s in game.scores]
         team_scores = result_dict["team_scores"]

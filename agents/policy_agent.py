@@ -432,7 +432,6 @@ class PolicyAgent(Agent):
         self.sizes = playable_sizes(meta)   # "any" or (width, height): a fixed-size network refuses other mazes
         self._sym: dict[int, tuple[Maze, bool]] = {}
         self._benc: dict[tuple, Any] = {}
-        self._rot = False
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def check_size(self, width: int, height: int) -> None:
@@ -473,7 +472,7 @@ class PolicyAgent(Agent):
         view's rotation and play one silent move (warms the network's caches)."""
         self.check_size(ctx.maze.width, ctx.maze.height)
         super().start(ctx)
-        self._rot = self._rotation(ctx.maze, ctx.seat)
+        self._rotation(ctx.maze, ctx.seat)   # the symmetry test is cached now, in preprocessing, not in a turn
         if ctx.game is not None and not ctx.game.over:
             self.act(ctx.game.copy(), ctx.seat)
 

@@ -26,12 +26,12 @@ import importlib
 import importlib.util
 import inspect
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pyrat_env.agent import Agent
+from pyrat_env.cli_options import CHECKPOINT_SUFFIXES, is_path, split_target
 
 from .scripted import GreedyAgent, OpportunistAgent, RandomAgent, SearchAgent
 
@@ -43,7 +43,6 @@ BUILTIN: dict[str, type[Agent]] = {
     "opportunist": OpportunistAgent,
     "search": SearchAgent,
 }
-CHECKPOINT_SUFFIXES = (".zip", ".pt", ".onnx")
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
 
@@ -231,9 +230,8 @@ def _factory_from_string(spec: str) -> tuple[Callable[[], Agent], str]:
         return _checkpoint_factory(path, spec)
     tried.append("a checkpoint (.zip, .pt or .onnx path): no such suffix")
 
-    left, sep, right = spec.rpartition(":")
-    target, class_name = (left, right or None) if sep and not (len(left) == 1 and left.isalpha()) else (spec, None)
-    if target.endswith(".py") or os.sep in target or "/" in target:
+    target, class_name = split_target(spec)
+    if is_path(target):
         path = Path(target).expanduser()
         if not path.is_file():
             raise AgentSpecError(f"unknown agent {spec!r}: tried {'; '.join(tried)}; "
@@ -242,7 +240,7 @@ def _factory_from_string(spec: str) -> tuple[Callable[[], Agent], str]:
         return _from_module(module, class_name, spec, str(target))
     tried.append(f"a file {target!r}: not a .py path")
 
-    if sep and class_name and target and all(part.isidentifier() for part in target.split(".")):
+    if class_name and target and all(part.isidentifier() for part in target.split(".")):
         try:
             module = importlib.import_module(target)
         except Exception as exc:

@@ -90,8 +90,7 @@ DEFAULT_HORIZON = 1000
 
 # Static channels of a rotated view, taken from the real channels: directions reversed as actions are
 # (wall channels 0-3 and mud channels 4-7 follow the actions north..west), the hole channel kept.
-_ROTATED_STATIC = [ROTATED_ACTION_TUPLE[1 + d] - 1 for d in range(4)] + [
-    4 + ROTATED_ACTION_TUPLE[1 + d] - 1 for d in range(4)] + [8]
+_ROTATED_STATIC = [2, 3, 0, 1, 6, 7, 4, 5, 8]
 
 
 def view_action_to_real(action: int, rotate: bool) -> int:
@@ -347,9 +346,8 @@ def _check_players(n: int) -> None:
 
 def _globals_of(game: Game, seat: int, horizon: int) -> tuple[float, float, float, float]:
     nb = len(game.initial_cheese) or 1
-    h = horizon
     opp = game.scores[1 - seat] / nb if game.n_players == 2 else 0.0
-    return (game.scores[seat] / nb, opp, len(game.cheese) / nb, min(max(game.turn - 1, 0) / h, 1.0))
+    return (game.scores[seat] / nb, opp, len(game.cheese) / nb, min(max(game.turn - 1, 0) / horizon, 1.0))
 
 
 class GameEncoding:

@@ -251,6 +251,16 @@ def game_result(game, names, teams) -> dict:
             "draw": winner is None, "reason": end_reason(game), "turns": game.moves_played}
 
 
+def forfeit_result(result: dict, forfeits: dict[str, dict], standing: set) -> dict:
+    """Turn a `game_result` into a forfeit's (in place, returned): reason ``forfeit``, ``forfeits`` (by player
+    name: ``kind``, ``message``, ``turn``), and the winner the one team still standing (a draw otherwise)."""
+    result["reason"] = "forfeit"
+    result["winner"] = next(iter(standing)) if len(standing) == 1 else None
+    result["draw"] = result["winner"] is None
+    result["forfeits"] = forfeits
+    return result
+
+
 def finish_replay(replay: dict, result: dict, preprocessing_times, timeouts) -> dict:
     """Fill in ``stats``, ``result`` and the per-player totals of a replay built with `start_replay`."""
     for pl, prep, t in zip(replay["players"], preprocessing_times, timeouts):

@@ -53,6 +53,7 @@ from pyrat_rl.agents.networks import CLASSIFIERS, count_parameters, make_classif
 from pyrat_rl.agents.policy_agent import MASKED_LOGIT
 from torch import nn
 
+from pyrat_env.cli_options import CHECKPOINT_SUFFIXES
 from pyrat_env.encoders import Encoder, make_encoder
 from pyrat_env.envs.gym_env import default_max_turns
 from pyrat_env.mazes import GameConfig, preset
@@ -498,8 +499,6 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tup
         raise ValueError(f"{path}: a {head_of(meta)} checkpoint, not a classifier (play it with load_agent)")
     return model, meta
 
-
-CHECKPOINT_SUFFIXES = (".zip", ".pt", ".onnx")
 
 
 def saved_agents(folder: str | Path | None = None) -> dict[str, str]:

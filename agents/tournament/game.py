@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from pyrat_env.engine import ACTION_NAMES
 from pyrat_env.mazes import GameConfig, new_game
-from pyrat_env.replay import ACTION_STAT_KEYS, finish_replay, game_result, start_replay
+from pyrat_env.replay import ACTION_STAT_KEYS, finish_replay, forfeit_result, game_result, start_replay
 
 from .config import Limits
 from .process import AgentGone, AgentProcess
@@ -263,13 +263,8 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
         scores = [float(x) for x in game.scores]
         result = game_result(game, names, names)
         if forfeits:
-            standing = live()
-            result["reason"] = "forfeit"
-            result["winner"] = names[standing[0]] if len(standing) == 1 else None
-            result["draw"] = result["winner"] is None
+            forfeit_result(result, forfeits, {names[p] for p in live()})
         reason, winner = result["reason"], result["winner"]
-        if forfeits:
-            result["forfeits"] = forfeits
 
         # -- postprocessing: told the result, errors recorded, never waited on for long --------------------
         stats = {"players": {names[p]: {"score": scores[p], "preprocessing_duration": seats[p].prep_time,

@@ -21,21 +21,10 @@ import numpy as np
 from gymnasium import spaces
 
 from .. import _accel
-from ..encoders import ROTATED_ACTION, Encoder, action_mask_batch, make_encoder
+from ..encoders import ROTATED_ACTION, Encoder, action_mask_batch
 from ..engine import Game, GameBatch, compare_scores, compare_scores_array
 from ..mazes import GameConfig, new_game
-from .gym_env import (
-    PolicyOpponent,
-    as_opponent,
-    check_reward,
-    game_config,
-    new_seed,
-    render_text,
-    resolve_max_turns,
-    resolve_rotate,
-)
-
-RENDER_MODES = ("ansi", "rgb_array")
+from .gym_env import PolicyOpponent, as_opponent, new_seed, render_text, set_game_options
 
 
 class BatchedGames:
@@ -59,17 +48,7 @@ class BatchedGames:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         _accel.kernels()  # load the compiled kernels now: every path of this env is batched (and new mazes too)
-        if seat not in (0, 1, "random"):
-            raise ValueError(f"seat must be 0, 1 or 'random', got {seat!r}")
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode must be 'ansi', 'rgb_array' or None, got {render_mode!r}")
-        self.config = game_config(preset, config, **settings)
-        self.seat_option = seat
-        self.reward_kind = check_reward(reward)
-        self.max_turns = resolve_max_turns(max_turns, self.config)
-        self.rotate_seat1 = resolve_rotate(rotate, self.config)
-        self.encoder = make_encoder(encoder)
-        self.render_mode = render_mode
+        set_game_options(self, preset, config, seat, encoder, reward, max_turns, rotate, render_mode, **settings)
         self.opponent_sampler = opponent_sampler
         self._named_opponents: dict[str, Any] = {}
         self.opponent = self._opponent(opponent)

@@ -80,6 +80,27 @@ def resolve_rotate(rotate: bool | str, config: GameConfig) -> bool:
     raise ValueError(f"rotate must be 'auto', True or False, got {rotate!r}")
 
 
+RENDER_MODES = ("ansi", "rgb_array")
+
+
+def set_game_options(env: Any, preset: str | None, config: GameConfig | dict | None, seat: int | str,
+                     encoder: str | Encoder, reward: str, max_turns: int | str | None, rotate: bool | str,
+                     render_mode: str | None, **settings) -> None:
+    """Check the options every PyRat env shares and store them on ``env``: ``config``, ``seat_option``,
+    ``reward_kind``, ``max_turns``, ``rotate_seat1``, ``encoder``, ``render_mode``."""
+    env.config = game_config(preset, config, **settings)
+    if seat not in (0, 1, "random"):
+        raise ValueError(f"seat must be 0, 1 or 'random', got {seat!r}")
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(f"render_mode must be one of {list(RENDER_MODES)} or None")
+    env.seat_option = seat
+    env.reward_kind = check_reward(reward)
+    env.max_turns = resolve_max_turns(max_turns, env.config)
+    env.rotate_seat1 = resolve_rotate(rotate, env.config)
+    env.encoder = make_encoder(encoder)
+    env.render_mode = render_mode
+
+
 def check_reward(reward: str) -> str:
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(REWARDS)}")
@@ -259,23 +280,13 @@ class PyRatEnv(gym.Env):
     **Versions.** v0: first version (observation layouts as in ``pyrat_env.encoders``, 18 planes).
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 10}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 10}
 
     def __init__(self, preset: str | None = "official", config: GameConfig | dict | None = None,
                  opponent: Any = "greedy", seat: int | str = 0, encoder: str | Encoder = "planes",
                  reward: str = "score_diff", max_turns: int | str | None = "auto", rotate: bool | str = "auto",
                  render_mode: str | None = None, mask_in_info: bool = False, **settings) -> None:
-        self.config = game_config(preset, config, **settings)
-        if seat not in (0, 1, "random"):
-            raise ValueError(f"seat must be 0, 1 or 'random', got {seat!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
-        self.seat_option = seat
-        self.reward_kind = check_reward(reward)
-        self.max_turns = resolve_max_turns(max_turns, self.config)
-        self.rotate_seat1 = resolve_rotate(rotate, self.config)
-        self.encoder = make_encoder(encoder)
-        self.render_mode = render_mode
+        set_game_options(self, preset, config, seat, encoder, reward, max_turns, rotate, render_mode, **settings)
         self.mask_in_info = bool(mask_in_info)
         self.opponent = as_opponent(opponent)
         self.observation_space = self.encoder.space(self.config.width, self.config.height)

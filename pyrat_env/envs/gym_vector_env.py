@@ -20,7 +20,8 @@ from gymnasium.vector.utils import batch_space
 
 from ..encoders import Encoder
 from ..mazes import GameConfig
-from .batched import RENDER_MODES, BatchedGames
+from .batched import BatchedGames
+from .gym_env import RENDER_MODES
 
 
 class PyRatVectorEnv(BatchedGames, VectorEnv):
