@@ -40,7 +40,8 @@ def _defaults() -> dict:
     return {"games_per_pair": opt.default_of(TournamentConfig, "games_per_pair"),
             "preset": opt.default_of(game_config, "preset_name"), "seed": opt.default_of(TournamentConfig, "seed"),
             "max_turns": opt.default_of(TournamentConfig, "max_turns"), "db": "tournament.sqlite",
-            "workers": _run_default("workers"), "backend": _run_default("backend")}
+            "workers": _run_default("workers"), "backend": _run_default("backend"),
+            "sandbox": _run_default("sandbox")}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     d = _defaults()
     limit = {f: opt.default_of(Limits, f) for f in Limits.IDENTITY}
-    sub = parser.add_subparsers(dest="action", metavar="{run,standings}")
+    from .check import add_check_arguments
+    from .sandbox import SANDBOXES
+
+    sub = parser.add_subparsers(dest="action", metavar="{run,standings,check,publish}")
     sub.required = True
     run_p = sub.add_parser("run", help="play a round robin (or resume it) and print the standings",
                            description="Play a round robin between agents, each in its own process with time, "
@@ -80,6 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                              limit["cpu_seconds"]))
     run_p.add_argument("--backend", choices=("local", "ray"), help=opt.with_default("where games run", d["backend"]))
     run_p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: a local instance)")
+    run_p.add_argument("--sandbox", choices=SANDBOXES,
+                       help=opt.with_default("bwrap: each agent in a bubblewrap sandbox (sees only its own file, "
+                                             "no network, no other process); none: process limits only, for "
+                                             "agents you trust", d["sandbox"]))
     bootstrap = opt.default_of(run_tournament, "bootstrap")
     run_p.add_argument("--bootstrap", type=opt.positive, default=bootstrap, metavar="B",
                        help=opt.with_default("bootstrap resamples for the rating intervals", bootstrap))
@@ -99,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help=opt.with_default("bootstrap resamples", st_bootstrap))
     opt.add_json(st_p, "print one JSON object (tournament, standings, matrix)")
     st_p.add_argument("--list", action="store_true", help="list the tournaments in the database")
+    add_check_arguments(sub)
+    try:
+        from .publish import add_publish_arguments
+    except ImportError:   # noqa: the publishing module is optional while it is being written
+        pass
+    else:
+        add_publish_arguments(sub)
 
 
 def build_config(args: argparse.Namespace) -> tuple[TournamentConfig, dict]:
@@ -133,7 +148,7 @@ def build_config(args: argparse.Namespace) -> tuple[TournamentConfig, dict]:
                               seed=int(pick("seed")), max_turns=int(pick("max_turns") or 0) or None,
                               limits=Limits(**limits))
     options = {"db": pick("db"), "replay_dir": pick("replay_dir"), "workers": int(pick("workers")),
-               "backend": pick("backend"), "ray_address": pick("ray_address")}
+               "backend": pick("backend"), "ray_address": pick("ray_address"), "sandbox": pick("sandbox")}
     return config, options
 
 
@@ -162,9 +177,13 @@ def _run(args: argparse.Namespace) -> int:
     with opt.user_errors(ValueError, OSError):
         config, options = build_config(args)
     check_agents_exist(config)
+    from .sandbox import SandboxUnavailable, check_sandbox
+
+    with opt.user_errors(SandboxUnavailable):
+        check_sandbox(options["sandbox"])
     outcome = run_tournament(config, options["db"], replay_dir=options["replay_dir"], workers=options["workers"],
                              backend=options["backend"], ray_address=options["ray_address"],
-                             progress=not args.quiet, bootstrap=args.bootstrap)
+                             progress=not args.quiet, bootstrap=args.bootstrap, sandbox=options["sandbox"])
     if args.json:
         print(json.dumps(outcome.to_dict(), indent=2))
     else:
@@ -193,9 +212,13 @@ def _standings(args: argparse.Namespace) -> int:
         return 0
     with opt.user_errors(ValueError):   # an unknown or ambiguous --tournament id
         info, rows, matrix = tournament_standings(args.db, args.tournament, bootstrap=args.bootstrap)
+    with TournamentStore(args.db) as store:
+        problems = store.replay_problems(info["id"])
+    for key, problem in problems.items():
+        print(f"warning: game {key}: {problem}", file=sys.stderr)
     if args.json:
         text = json.dumps({"tournament": info["id"], "games": info["recorded"], "scheduled": info["scheduled"],
-                           "standings": rows, "matrix": matrix}, indent=2) + "\n"
+                           "standings": rows, "matrix": matrix, "replay_problems": problems}, indent=2) + "\n"
     else:
         settings = info["settings"]
         game = settings["game"]
@@ -208,10 +231,22 @@ def _standings(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if problems:
+        print(f"{len(problems)} replay(s) missing or changed since their games were recorded: the results of those "
+              "games cannot be checked against their replays", file=sys.stderr)
+        return 1
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "run":
         return _run(args)
+    if args.action == "check":
+        from .check import run_check
+
+        return run_check(args)
+    if args.action == "publish":
+        from .publish import run_publish
+
+        return run_publish(args)
     return _standings(args)

@@ -1,10 +1,12 @@
 """Tournament settings: who plays (`AgentEntry`), on what (`TournamentConfig`), under which limits (`Limits`).
 
-The tournament id is a digest of everything that decides the games: the agents (name, spec and a
-digest of their file), the game settings, the number of games per pair, the seed, the turn limit
-and the time, memory and CPU limits. Running the same command again finds the same id and resumes;
-changing any of these (or a student's file) starts another tournament in the same database. How
-the games are run (workers, backend, database and replay paths) is not part of the id.
+The tournament id is a digest of the agents (name and spec), the game settings, the number of games per
+pair, the seed, the turn limit and the time, memory and CPU limits. Running the same command again finds
+the same id and resumes; changing any of these starts another tournament in the same database. A
+student's file that changed (a late fix) keeps the tournament: each game row records the digests of its
+agents' files, and the games of a changed file are played again (`pyrat_rl.agents.tournament.runner.
+stale_games`). How the games are run (workers, backend, sandbox, database and replay paths) is not part
+of the id.
 
 Agent specs are read here without importing them (a student's file is only ever imported inside
 an agent's own process). ``NAME=SPEC`` names an agent; otherwise the name comes from the spec, as
@@ -40,6 +42,8 @@ class Limits:
     end_time: float = 1.0                # for ``end`` (postprocessing)
     load_time: float = 60.0              # to start the process and import the agent
     output_limit: int = 8192             # bytes of an agent's output kept per game
+    max_processes: int | None = 64       # processes and threads of one agent at once (cgroup pids limit)
+    disk_mb: int | None = 256            # its private /tmp in the sandbox; the size of any file it writes
 
     IDENTITY = ("preprocessing_time", "turn_time", "max_consecutive_timeouts", "memory_mb", "cpu_seconds")
 
@@ -98,8 +102,11 @@ class TournamentConfig:
         return [a.name for a in self.agents]
 
     def identity(self) -> dict:
-        """Everything that decides the games (hashed into the tournament id)."""
-        return {"agents": [[a.name, a.spec, a.digest] for a in self.agents], "game": self.game.to_dict(),
+        """Everything that decides the games (hashed into the tournament id), but the agents' files.
+
+        A file that changes keeps the tournament: its games are played again (`runner.stale_games`).
+        """
+        return {"agents": [[a.name, a.spec] for a in self.agents], "game": self.game.to_dict(),
                 "games_per_pair": self.games_per_pair, "seed": int(self.seed), "max_turns": self.max_turns,
                 "limits": self.limits.identity()}
 
@@ -153,7 +160,7 @@ def describe_agents(specs, base_dir: str | os.PathLike | None = None) -> tuple[A
 
 
 # -- TOML --------------------------------------------------------------------------------------------------
-TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend",
+TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend", "sandbox",
              "ray_address", "limits", "game"}
 
 

@@ -37,7 +37,8 @@ from pyrat_env.mazes import GameConfig, new_game
 from pyrat_env.replay import ACTION_STAT_KEYS, finish_replay, forfeit_result, game_result, start_replay
 
 from .config import Limits
-from .process import AgentGone, AgentProcess
+from .process import AgentGone, AgentProcess, ServerPool, bounded
+from .sandbox import DEFAULT_SANDBOX
 
 # errors proper (the game went on); forfeits are recorded apart
 _ERROR_KINDS = ("exception", "invalid_action")
@@ -63,7 +64,8 @@ class GameTask:
     names: tuple[str, ...]
     agent_seeds: tuple[tuple[int, ...], ...]
     limits: Limits = field(default_factory=Limits)
-    cwd: str | None = None
+    sandbox: str = DEFAULT_SANDBOX  # bwrap or none (pyrat_rl.agents.tournament.sandbox)
+    digests: tuple[str | None, ...] = ()  # each seat's file digest: a file that changed is not played
 
 
 class _Seat:
@@ -95,8 +97,19 @@ def _reply(proc: AgentProcess, deadline: float, stop: threading.Event | None) ->
             return r
 
 
-def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> dict:
-    """Play one game between agents in their own processes; returns the record (with ``replay``)."""
+def _valid_action(r: dict) -> bool:
+    a = r.get("action")
+    return type(a) is int and 0 <= a < len(ACTION_NAMES)
+
+
+def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool: ServerPool | None = None) -> dict:
+    """Play one game between agents in their own processes; returns the record (with ``replay``).
+
+    ``pool``: the fork servers of the run (`ServerPool`); by default, servers started for this game alone.
+    """
+    if pool is None:
+        with ServerPool(task.sandbox, max_idle=0) as own:
+            return play_isolated_game(task, stop, own)
     t_start = time.monotonic()
     lim = task.limits
     setup = new_game(GameConfig.from_dict(task.game), task.seed)
@@ -105,8 +118,8 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
     game = setup.game(task.max_turns)
     n = len(setup.starts)
     names = list(task.names)
-    seats = [_Seat(AgentProcess(spec, lim.memory_mb, lim.cpu_seconds, lim.output_limit, task.cwd))
-             for spec in task.run_specs]
+    digests = tuple(task.digests) + (None,) * (len(task.run_specs) - len(task.digests))
+    seats = [_Seat(AgentProcess(spec, lim, pool, digest)) for spec, digest in zip(task.run_specs, digests)]
     history: list[list[int]] = []
     replay = start_replay(setup.maze, setup.cheese, setup.starts, names, names, task.specs, game.snapshot(names),
                           dict(setup.config.to_dict(), max_turns=task.max_turns), task.seed)
@@ -116,6 +129,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
 
     def forfeit(p: int, kind: str, message: str) -> None:
         s = seats[p]
+        message = bounded(message)
         if s.forfeit is None:
             s.forfeit = {"kind": kind, "message": message, "turn": game.turn}
             s.errors.append({"turn": game.turn, "kind": kind, "message": f"forfeit: {message}"})
@@ -133,12 +147,14 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
 
     try:
         # -- start the processes and load the agents ------------------------------------------------------
+        deadline = time.monotonic() + lim.load_time
         for p, s in enumerate(seats):
             try:
-                s.proc.spawn()
+                s.proc.spawn(deadline)
             except OSError as exc:
                 forfeit(p, "load", f"cannot start the agent's process: {exc}")
-        deadline = time.monotonic() + lim.load_time
+            except AgentGone as exc:
+                forfeit(p, "load", exc.message)
         for p in live():
             try:
                 seats[p].proc.request("load", deadline, spec=task.run_specs[p], memory_mb=lim.memory_mb,
@@ -153,8 +169,8 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
                 continue
             if r is None:
                 forfeit(p, "load", f"the agent was not loaded within {lim.load_time:g} s")
-            elif not r.get("ok"):
-                forfeit(p, "load", str(r.get("message", "cannot load the agent")))
+            elif r.get("ok") is not True:
+                forfeit(p, "load", bounded(r.get("message", "cannot load the agent")))
 
         # -- turn 0: preprocessing --------------------------------------------------------------------------
         if len(live()) == n:
@@ -179,12 +195,15 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
                 if r is None:
                     timed_out(p)
                 else:
-                    s.prep_time = float(r.get("elapsed", 0.0))
-                    if r.get("kind") == "refused":    # AgentRefusal: it cannot play this game at all
-                        forfeit(p, "refused", str(r.get("message", "")))
-                    elif not r.get("ok"):
-                        s.errors.append({"turn": 0, "kind": r.get("kind", "exception"),
-                                         "message": str(r.get("message", ""))})
+                    s.prep_time = round(s.proc.think, 6)
+                    if r.get("ok") is True:
+                        pass
+                    elif r.get("kind") == "refused":    # AgentRefusal: it cannot play this game at all
+                        forfeit(p, "refused", bounded(r.get("message", "")))
+                    elif r.get("ok") is False and r.get("kind") == "exception":
+                        s.errors.append({"turn": 0, "kind": "exception", "message": bounded(r.get("message", ""))})
+                    else:
+                        forfeit(p, "protocol", f"malformed reply to start: {bounded(r, 200)}")
         if len(live()) == n:
             game.step([0] * n)
             history.append([0] * n)
@@ -227,14 +246,17 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
                 if stale or r is None:
                     entries[p] = (0, lim.turn_time, "miss")
                     timed_out(p)
-                elif r.get("ok"):
+                elif r.get("ok") is True and _valid_action(r):
                     s.consecutive = 0
-                    entries[p] = (int(r["action"]), float(r.get("elapsed", 0.0)), "ok")
-                else:
+                    entries[p] = (r["action"], s.proc.think, "ok")
+                elif r.get("ok") is False and r.get("kind") in _ERROR_KINDS:
                     s.consecutive = 0
-                    s.errors.append({"turn": turn, "kind": str(r.get("kind", "exception")),
-                                     "message": str(r.get("message", ""))})
-                    entries[p] = (0, float(r.get("elapsed", 0.0)), "error")
+                    s.errors.append({"turn": turn, "kind": r["kind"], "message": bounded(r.get("message", ""))})
+                    entries[p] = (0, s.proc.think, "error")
+                elif r.get("ok") is False and r.get("kind") == "refused":
+                    forfeit(p, "refused", bounded(r.get("message", "")))
+                else:   # the runner validates every reply: a bad one is the sender's forfeit, never our exception
+                    forfeit(p, "protocol", f"malformed reply at turn {turn}: {bounded(r, 200)}")
             if len(live()) < n:
                 break
             for p in range(n):
@@ -291,9 +313,9 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
                 r = s.proc.reply(end_deadline)
             except AgentGone:
                 continue
-            if r is not None and not r.get("ok"):
-                s.errors.append({"turn": game.turn, "kind": str(r.get("kind", "exception")),
-                                 "message": "in end(): " + str(r.get("message", ""))})
+            if r is not None and r.get("ok") is not True:
+                s.errors.append({"turn": game.turn, "kind": "exception",
+                                 "message": "in end(): " + bounded(r.get("message", ""))})
     finally:
         for s in seats:
             s.proc.kill()
@@ -306,6 +328,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None) -> d
         "errors": [sum(e["kind"] in _ERROR_KINDS for e in s.errors) for s in seats],
         "error_samples": [s.errors[:10] for s in seats],
         "forfeits": [s.forfeit for s in seats], "outputs": [s.proc.output() for s in seats],
+        "peak_memory_mb": [s.proc.peak_mb for s in seats],
         "seconds": round(time.monotonic() - t_start, 3), "replay": replay,
     }
 

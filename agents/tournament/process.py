@@ -1,36 +1,62 @@
-"""The runner's side of an agent's process: start it with limits, ask it with deadlines, kill it.
+"""The runner's side of an agent's processes: fork servers, one process per game, deadlines, kills.
 
-`AgentProcess` starts ``python -m pyrat_rl.agents.tournament.worker`` (see `pyrat_rl.agents.tournament.worker`) in a
-new session, so that ``os.killpg`` ends the agent together with anything it started. Its standard
-output and error go to a pipe that a thread drains (`OutputCapture`): the first ``output_limit``
-bytes are kept, the rest is counted and dropped, so a chatty agent never floods the console and
-never blocks on a full pipe. Requests and replies travel on two other pipes; the runner never
-blocks on them beyond a deadline.
+Each agent gets a fork server (`pyrat_rl.agents.tournament.forkserver`), started in its sandbox
+(`pyrat_rl.agents.tournament.sandbox`: bubblewrap by default) and, where the machine allows, in a cgroup of
+its own, after importing what the agent needs (`preload_modules`). A `ServerPool` keeps the servers of a run
+and hands one to each game, so that a game's agent process is a fork (milliseconds) rather than a new
+Python with its imports (seconds). An `AgentProcess` is one agent in one game: the server forks it, its
+standard output and error go to a pipe that a thread drains (`OutputCapture`: the first ``output_limit``
+bytes are kept, the rest is counted and dropped), and requests and replies travel on two other pipes; the
+runner never blocks on them beyond a deadline, and times the replies itself.
 
 One request at a time: while a late reply is pending the agent is `busy` and is not asked again.
 A process that dies, closes its pipe or sends garbage raises `AgentGone` (with a ``kind``:
-``crash``, ``memory``, ``exit``, ``cpu``, ``protocol``), which the game turns into a forfeit.
+``crash``, ``memory``, ``exit``, ``cpu``, ``protocol``, ``load``), which the game turns into a forfeit.
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import json
 import os
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
+
+from pyrat_env.cli_options import CHECKPOINT_SUFFIXES, is_path, split_target
 
 from .protocol import MessageBuffer, ProtocolError, encode
+from .sandbox import CgroupSet, agent_environment, bwrap_argv, cgroup_support, check_sandbox, visible_paths
 
-# Environment of an agent's process: one thread for numeric libraries (fair on shared cores, and
-# thread stacks and malloc arenas count against the address-space limit), unbuffered output (kept
-# even when the process is killed), fixed hashing (reproducible set orders when a game is replayed).
-AGENT_ENV = {
-    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
-    "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-}
+# what every server imports before it forks games (the project's experts use all of them)
+BASE_PRELOAD = ("numpy", "scipy.sparse.csgraph", "pyrat_env.engine", "pyrat_env.paths", "pyrat_env.agent",
+                "pyrat_rl.agents.spec", "pyrat_rl.agents.scripted", "pyrat_rl.agents.tournament.worker")
+# heavy libraries a submission may import: preloaded (once per server) when its file names them
+HEAVY = {"torch": ("torch",), "pyrat": ("torch", "pyrat"), "stable_baselines3": ("torch", "stable_baselines3"),
+         "sb3_contrib": ("torch", "sb3_contrib"), "onnxruntime": ("onnxruntime",), "gymnasium": ("gymnasium",),
+         "sklearn": ("sklearn",), "pandas": ("pandas",), "networkx": ("networkx",), "numba": ("numba",)}
+CHECKPOINT_PRELOAD = {".pt": ("torch", "pyrat_rl.agents.policy_agent"),
+                      ".zip": ("torch", "stable_baselines3", "pyrat_rl.agents.policy_agent"),
+                      ".onnx": ("onnxruntime", "pyrat_rl.agents.policy_agent")}
+SHIPPED_PRELOAD = ("torch", "pyrat_rl.agents.policy_agent")
+
+
+FATAL_KINDS = ("memory", "exit", "protocol")
+MESSAGE_LIMIT = 500   # characters of an agent's error text kept by the runner
+
+
+def bounded(text, limit: int = MESSAGE_LIMIT) -> str:
+    """An agent's text, as a string of at most ``limit`` characters (it may send anything)."""
+    text = text if isinstance(text, str) else repr(text)
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
 
 
 class AgentGone(RuntimeError):
@@ -86,16 +112,290 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-class AgentProcess:
-    """One agent in its own process, for one game."""
+def preload_modules(run_spec: str) -> list[str]:
+    """What the fork server of ``run_spec`` imports before forking games (a guess that only costs or saves time).
 
-    def __init__(self, spec: str, memory_mb: int | None = None, cpu_seconds: float | None = None,
-                 output_limit: int = 8192, cwd: str | None = None) -> None:
-        self.spec = spec
-        self.memory_mb, self.cpu_seconds = memory_mb, cpu_seconds
-        self.output_limit = output_limit
-        self.cwd = cwd
+    The experts' modules always; torch and the policy loader for checkpoints and shipped networks; for a
+    ``.py`` file, the heavy libraries its imports name (read with `ast`, never executed here).
+    """
+    from pyrat_rl.agents.spec import BUILTIN
+
+    out = list(BASE_PRELOAD)
+    target, _ = split_target(run_spec)
+    if is_path(target):
+        path = Path(target)
+        if path.suffix in CHECKPOINT_PRELOAD:
+            out += CHECKPOINT_PRELOAD[path.suffix]
+        elif path.suffix == ".py":
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (OSError, SyntaxError, ValueError):
+                tree = None
+            names = set()
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Import):
+                    names.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+            for name in sorted(names & set(HEAVY)):
+                out += HEAVY[name]
+    elif target not in BUILTIN and ":" not in run_spec:
+        out += SHIPPED_PRELOAD
+    return list(dict.fromkeys(out))
+
+
+def file_digest(path: str | os.PathLike) -> str | None:
+    """The first 16 hex digits of a file's sha256 (None if it cannot be read)."""
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()[:16]
+    except OSError:
+        return None
+
+
+class ForkServer:
+    """One agent's fork server, in its sandbox (and cgroup); used by one game at a time."""
+
+    def __init__(self, run_spec: str, sandbox: str = "bwrap", memory_mb: int | None = None,
+                 max_processes: int | None = None, disk_mb: int | None = None) -> None:
+        self.run_spec, self.sandbox = run_spec, sandbox
+        self.memory_mb, self.max_processes, self.disk_mb = memory_mb, max_processes, disk_mb
         self.popen: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.cgroup: CgroupSet | None = None
+        self.private: str | None = None
+        self.preload_seconds = 0.0
+        self.lock = threading.Lock()
+        self.dead = False
+
+    def start(self, deadline: float) -> None:
+        """Start the server and wait (until ``deadline``) for its preload; `AgentGone` (``load``) if it fails."""
+        target, _ = split_target(self.run_spec)
+        files = [target] if is_path(target) else []
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # -s -P: no user site, nothing of the working folder on the path; not -I, which would drop the fixed
+        # hash seed and unbuffered output of the environment (that environment is entirely ours: agent_environment)
+        inner = [sys.executable, "-s", "-P", "-m", "pyrat_rl.agents.tournament.forkserver", str(child.fileno()),
+                 json.dumps(preload_modules(self.run_spec)), "sandboxed" if self.sandbox == "bwrap" else "plain"]
+        self.private = tempfile.mkdtemp(prefix="pyrat-agent-")
+        if self.sandbox == "bwrap":
+            argv = bwrap_argv(inner, visible_paths(files), agent_environment(), self.disk_mb)
+            env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, self.private
+        else:
+            argv, cwd = inner, self.private
+            env = agent_environment({"HOME": self.private, "TMPDIR": self.private,
+                                     "NUMBA_CACHE_DIR": os.path.join(self.private, ".numba"),
+                                     "MPLCONFIGDIR": os.path.join(self.private, ".matplotlib"),
+                                     "XDG_CACHE_HOME": os.path.join(self.private, ".cache"),
+                                     "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        if cgroup_support() is None:
+            self.cgroup = CgroupSet.create(self.memory_mb, self.max_processes)
+        if self.cgroup is not None:
+            argv = ["/bin/sh", "-c", self.cgroup.prefix() + ' && exec "$@"', "sh", *argv]
+        self._errors = tempfile.TemporaryFile()
+        try:
+            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._errors, stderr=self._errors,
+                                          pass_fds=(child.fileno(),), start_new_session=True, env=env, cwd=cwd)
+        except OSError as exc:
+            self.close()
+            raise AgentGone("load", f"cannot start the agent's process: {exc}") from None
+        finally:
+            child.close()
+        self.sock = parent
+        reply = self._recv(deadline)
+        if reply is None or not reply.get("ready"):
+            problem = self._startup_error() or ("not ready in time" if reply is None else str(reply))
+            self.close()
+            raise AgentGone("load", f"the agent's server did not start: {problem}")
+        self.preload_seconds = float(reply.get("seconds", 0.0))
+
+    def _startup_error(self) -> str:
+        try:
+            self._errors.seek(0)
+            lines = self._errors.read(20000).decode(errors="replace").strip().splitlines()
+        except (OSError, ValueError, AttributeError):
+            return ""
+        return lines[-1] if lines else ""
+
+    def _recv(self, deadline: float, fds: bool = False) -> dict | None:
+        if self.sock is None:
+            return None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not select.select([self.sock], [], [], left)[0]:
+                return None
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.dead = True
+                return None
+            try:
+                msg = json.loads(data)
+            except ValueError:
+                self.dead = True
+                return None
+            return msg if isinstance(msg, dict) else None
+
+    def call(self, msg: dict, timeout: float = 5.0, fds: tuple[int, ...] = ()) -> dict | None:
+        """Send a request and wait for its answer; None if the server is gone or does not answer in time."""
+        if self.sock is None or self.dead:
+            return None
+        try:
+            socket.send_fds(self.sock, [json.dumps(msg).encode()], list(fds))
+        except OSError:
+            self.dead = True
+            return None
+        reply = self._recv(time.monotonic() + timeout)
+        if reply is None:
+            self.dead = True
+        return reply
+
+    def fork(self, limits: dict) -> tuple[int, int, int, int]:
+        """Fork a game process; returns (pid in the sandbox, request fd, reply fd, output fd) for the runner."""
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            reply = self.call(dict(limits, cmd="fork"), fds=(to_child_r, from_child_w, out_w))
+        finally:
+            for fd in (to_child_r, from_child_w, out_w):
+                os.close(fd)
+        if reply is None or not reply.get("ok"):
+            for fd in (to_child_w, from_child_r, out_r):
+                os.close(fd)
+            raise AgentGone("crash", "the agent's server is gone" if reply is None else str(reply.get("message")))
+        return int(reply["pid"]), to_child_w, from_child_r, out_r
+
+    def status(self, wait: float = 0.0) -> int | None:
+        reply = self.call({"cmd": "status", "wait": wait}, timeout=wait + 2.0)
+        return None if reply is None else reply.get("status")
+
+    def reap(self) -> dict | None:
+        """Kill the game's processes (all of them); None if the server could not (then close it)."""
+        reply = self.call({"cmd": "reap"}, timeout=5.0)
+        if reply is not None and self.cgroup is not None:
+            reply["peak_mb"] = self.cgroup.peak_mb()
+        return reply
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and not self.dead and self.popen.poll() is None
+
+    def close(self) -> None:
+        """Kill the server, its sandbox and everything in them."""
+        self.dead = True
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.popen is not None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if self.cgroup is not None:
+                self.cgroup.kill_all()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        if self.private:
+            shutil.rmtree(self.private, ignore_errors=True)
+            self.private = None
+        errors = getattr(self, "_errors", None)
+        if errors is not None:
+            errors.close()
+
+
+class ServerPool:
+    """The fork servers of a run, by agent: an idle one is reused, a busy agent gets another.
+
+    ``max_idle`` servers are kept between games (the least recently used go first); `close` ends them all.
+    ``sandbox``: ``bwrap`` or ``none`` (`pyrat_rl.agents.tournament.sandbox`).
+    """
+
+    def __init__(self, sandbox: str = "bwrap", max_idle: int = 8) -> None:
+        check_sandbox(sandbox)
+        self.sandbox = sandbox
+        self.max_idle = max(0, int(max_idle))
+        self._idle: list[tuple[tuple, ForkServer]] = []
+        self._lock = threading.Lock()
+        self._all: set[ForkServer] = set()
+        self.started = 0
+
+    def acquire(self, run_spec: str, deadline: float, digest: str | None = None, memory_mb: int | None = None,
+                max_processes: int | None = None, disk_mb: int | None = None) -> ForkServer:
+        """A server for ``run_spec``; a file whose digest is not ``digest`` any more raises `AgentGone` (load)."""
+        target, _ = split_target(run_spec)
+        if digest is not None and is_path(target) and file_digest(target) != digest:
+            raise AgentGone("load", f"{Path(target).name} changed since the tournament recorded it "
+                                    f"(digest {digest}): it is not played")
+        key = (run_spec, memory_mb, max_processes, disk_mb)
+        with self._lock:
+            for i, (k, server) in enumerate(self._idle):
+                if k == key:
+                    del self._idle[i]
+                    if server.alive:
+                        return server
+                    self._all.discard(server)
+                    server.close()
+                    break
+        server = ForkServer(run_spec, self.sandbox, memory_mb, max_processes, disk_mb)
+        with self._lock:
+            self._all.add(server)
+            self.started += 1
+        server.start(deadline)
+        return server
+
+    def release(self, server: ForkServer, healthy: bool = True) -> None:
+        drop = []
+        with self._lock:
+            if healthy and server.alive and self.max_idle:
+                self._idle.append(((server.run_spec, server.memory_mb, server.max_processes, server.disk_mb), server))
+                while len(self._idle) > self.max_idle:
+                    drop.append(self._idle.pop(0)[1])
+            else:
+                drop.append(server)
+            for d in drop:
+                self._all.discard(d)
+        for d in drop:
+            d.close()
+
+    def close(self) -> None:
+        with self._lock:
+            servers = list(self._all)
+            self._all.clear()
+            self._idle.clear()
+        for server in servers:
+            server.close()
+
+    def __enter__(self) -> ServerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class AgentProcess:
+    """One agent in its own process, for one game (forked by the agent's server from ``pool``)."""
+
+    def __init__(self, spec: str, limits, pool: ServerPool, digest: str | None = None) -> None:
+        self.spec = spec
+        self.limits = limits
+        self.memory_mb, self.cpu_seconds = limits.memory_mb, limits.cpu_seconds
+        self.output_limit = limits.output_limit
+        self.pool, self.digest = pool, digest
+        self.server: ForkServer | None = None
+        self.pid: int | None = None
         self.capture: OutputCapture | None = None
         self._w = self._r = -1
         self._buf = MessageBuffer()
@@ -103,31 +403,25 @@ class AgentProcess:
         self._next_id = 0
         self.pending: int | None = None
         self.sent_at = 0.0
+        self.think = 0.0          # seconds from the last request to its reply, measured here
         self.killed = False
+        self.peak_mb: float | None = None
+        self.exit_status: int | None = None
 
     # -- life ----------------------------------------------------------------------------------------
-    def spawn(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        out_r, out_w = os.pipe()
-        env = dict(os.environ)
-        env.update(AGENT_ENV)
-        # -P: the working folder is not put first on the worker's path, so a train.py, agents.py or inspect.py
-        # there is never imported in place of ours or of the standard library's
+    def spawn(self, deadline: float | None = None) -> None:
+        """Get a server for the agent (starting it, within ``deadline``, if need be) and fork the game process."""
+        lim = self.limits
+        deadline = deadline if deadline is not None else time.monotonic() + lim.load_time
+        self.server = self.pool.acquire(self.spec, deadline, self.digest, lim.memory_mb, lim.max_processes,
+                                        lim.disk_mb)
         try:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-P", "-m", "pyrat_rl.agents.tournament.worker", str(to_child_r), str(from_child_w),
-                 str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(to_child_r, from_child_w),
-                start_new_session=True, env=env, cwd=self.cwd)
-        except BaseException:
-            for fd in (to_child_w, from_child_r, out_r):
-                os.close(fd)
+            self.pid, self._w, self._r, out_r = self.server.fork({"file_mb": lim.disk_mb,
+                                                                  "processes": lim.max_processes})
+        except AgentGone:
+            self.pool.release(self.server, healthy=False)
+            self.server = None
             raise
-        finally:
-            for fd in (to_child_r, from_child_w, out_w):
-                os.close(fd)
-        self._w, self._r = to_child_w, from_child_r
         os.set_blocking(self._w, False)
         os.set_blocking(self._r, False)
         self._poller.register(self._r, select.POLLIN | select.POLLHUP | select.POLLERR)
@@ -136,45 +430,44 @@ class AgentProcess:
 
     @property
     def alive(self) -> bool:
-        return self.popen is not None and not self.killed and self.popen.poll() is None
+        return self.server is not None and not self.killed and self.server.alive
 
     def kill(self) -> None:
-        """Kill the process group (the agent and whatever it started) and collect the output."""
-        if self.popen is None or self.killed:
+        """Kill the game process and everything it started, give the server back, and collect the output."""
+        if self.killed:
             return
         self.killed = True
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        if self.server is not None:
+            info = self.server.reap()
+            if info is not None:
+                self.exit_status = info.get("status")
+                peaks = [x for x in (info.get("maxrss_mb"), info.get("peak_mb")) if x is not None]
+                self.peak_mb = max(peaks) if peaks else None
+            self.pool.release(self.server, healthy=info is not None)
+            self.server = None
         for fd in (self._w, self._r):
             try:
                 os.close(fd)
             except OSError:
                 pass
         if self.capture is not None:
-            self.capture.join(timeout=2)  # a grandchild that left the group may hold the pipe: do not wait on it
+            self.capture.join(timeout=2)
 
     def output(self) -> str:
         return self.capture.text() if self.capture is not None else ""
 
     def _gone(self, default_kind: str, message: str) -> AgentGone:
-        code = None
-        if self.popen is not None:
-            try:
-                code = self.popen.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                code = None
+        code = self.server.status(wait=1.0) if self.server is not None else None
         if code is None:
             return AgentGone(default_kind, message)
         if code < 0:
             sig = -code
             if sig == signal.SIGXCPU:
                 return AgentGone("cpu", "killed by SIGXCPU: the CPU time limit was reached")
+            if sig == signal.SIGKILL and self.server is not None and self.server.cgroup is not None \
+                    and self.memory_mb:
+                return AgentGone("crash", "the agent's process was killed by SIGKILL (over the memory limit of "
+                                          f"{self.memory_mb} MB for all its processes?)")
             return AgentGone("crash", f"the agent's process was killed by {_signal_name(sig)}")
         return AgentGone("crash", f"the agent's process exited with code {code}")
 
@@ -235,9 +528,11 @@ class AgentProcess:
                 raise AgentGone("protocol", str(exc)) from None
             if msg is not None:
                 if msg.get("fatal"):
-                    raise AgentGone(str(msg["fatal"]), str(msg.get("message", "")))
+                    kind = msg["fatal"] if msg["fatal"] in FATAL_KINDS else "protocol"
+                    raise AgentGone(kind, bounded(msg.get("message", "")))
                 if msg.get("id") == self.pending:
                     self.pending = None
+                    self.think = time.monotonic() - self.sent_at
                     return msg
                 continue
             left = deadline - time.monotonic()

@@ -35,10 +35,11 @@ from pyrat_env.replay import save_replay
 
 from .config import AgentEntry, TournamentConfig
 from .game import GameInterrupted, GameTask, play_isolated_game
-from .process import AgentGone, AgentProcess
+from .process import AgentGone, AgentProcess, ServerPool, bounded, file_digest
+from .sandbox import DEFAULT_SANDBOX, cgroup_support, check_sandbox
 from .schedule import ScheduledGame, make_schedule
 from .standings import pair_matrix, standings
-from .store import TournamentStore
+from .store import RecordExists, TournamentStore, sha256_file
 
 BACKENDS = ("local", "ray")
 
@@ -58,6 +59,8 @@ class TournamentOutcome:
     db: str = ""
     replay_dir: str = ""
     warnings: list[str] = field(default_factory=list)
+    load_seconds: float | None = None               # the load check of every agent, all together
+    load_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -67,7 +70,8 @@ class TournamentOutcome:
         return {"tournament": self.tournament_id, "games": self.games, "scheduled": self.scheduled,
                 "played": self.played, "complete": self.complete, "failed": self.failed,
                 "standings": self.standings, "matrix": self.matrix, "seconds": round(self.seconds, 2),
-                "db": self.db, "replay_dir": self.replay_dir, "warnings": self.warnings}
+                "db": self.db, "replay_dir": self.replay_dir, "warnings": self.warnings,
+                "load_seconds": self.load_seconds, "load_times": self.load_times}
 
 
 def default_replay_dir(db: str | os.PathLike, tournament_id: str) -> Path:
@@ -94,57 +98,122 @@ class Job:
         return self.game.index
 
 
-def make_task(config: TournamentConfig, game: ScheduledGame) -> GameTask:
+def make_task(config: TournamentConfig, game: ScheduledGame, sandbox: str = DEFAULT_SANDBOX) -> GameTask:
     """The `GameTask` of a scheduled game (agents in seat order)."""
     seats = game.seats
     agents = [config.agents[i] for i in seats]
     return GameTask(index=game.index, key=game.key, seed=game.seed, swap=game.swap, game=config.game.to_dict(),
                     max_turns=config.max_turns, run_specs=tuple(a.run_spec for a in agents),
                     specs=tuple(a.spec for a in agents), names=tuple(a.name for a in agents),
-                    agent_seeds=tuple(tuple(game.agent_seed(i)) for i in seats), limits=config.limits)
+                    agent_seeds=tuple(tuple(game.agent_seed(i)) for i in seats), limits=config.limits,
+                    sandbox=sandbox, digests=tuple(a.digest for a in agents))
 
 
-def check_agents(entries: tuple[AgentEntry, ...], config: TournamentConfig) -> dict[str, str]:
-    """Load every agent once, each in its own process, at the same time; ``{name: problem}`` for those that fail."""
+def check_agents(entries: tuple[AgentEntry, ...], config: TournamentConfig, pool: ServerPool | None = None,
+                 workers: int | None = None, times: dict[str, float] | None = None) -> dict[str, str]:
+    """Load every agent once, each in its own process, ``workers`` at a time; ``{name: problem}`` for those that fail.
+
+    Each load (starting the agent's server in its sandbox, forking, importing the agent) is timed against
+    ``load_time``; ``times`` receives the seconds per agent. ``pool``: the run's servers (they stay warm).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyrat_env.runtime import cpu_count
+
     lim = config.limits
-    procs = [AgentProcess(e.run_spec, lim.memory_mb, lim.cpu_seconds, 2048) for e in entries]
+    own = pool is None
+    pool = pool if pool is not None else ServerPool(DEFAULT_SANDBOX)
     problems: dict[str, str] = {}
-    try:
-        deadline = time.monotonic() + lim.load_time
-        for e, p in zip(entries, procs):
-            try:
-                p.spawn()
-                p.request("load", deadline, spec=e.run_spec, memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds)
-            except (OSError, AgentGone) as exc:
-                problems[e.name] = str(exc)
-        for e, p in zip(entries, procs):
-            if e.name in problems:
-                continue
-            try:
-                r = p.reply(deadline)
-            except AgentGone as exc:
-                problems[e.name] = exc.message
-                continue
+    times = times if times is not None else {}
+
+    def load(e: AgentEntry) -> None:
+        t0 = time.monotonic()
+        deadline = t0 + lim.load_time
+        p = AgentProcess(e.run_spec, lim, pool, e.digest)
+        try:
+            p.spawn(deadline)
+            p.request("load", deadline, spec=e.run_spec, memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds)
+            r = p.reply(deadline)
             if r is None:
                 problems[e.name] = f"not loaded within {lim.load_time:g} s"
-            elif not r.get("ok"):
-                problems[e.name] = str(r.get("message", "cannot load"))
-    finally:
-        for p in procs:
+            elif r.get("ok") is not True:
+                problems[e.name] = bounded(r.get("message", "cannot load"))
+        except (OSError, AgentGone) as exc:
+            problems[e.name] = bounded(getattr(exc, "message", str(exc)))
+        finally:
             p.kill()
+            times[e.name] = round(time.monotonic() - t0, 3)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers or cpu_count())) as ex:
+            list(ex.map(load, entries))
+    finally:
+        if own:
+            pool.close()
     return problems
 
 
+def stage_files(config: TournamentConfig, files_dir: str | os.PathLike) -> TournamentConfig:
+    """The config with every file agent played from its own read-only copy in ``files_dir/NAME-DIGEST/``.
+
+    Agents then load the copy (their sandbox sees that folder only), so editing or deleting a submission
+    during the tournament changes nothing; the copy's digest is checked again before each game.
+    """
+    import dataclasses
+    import shutil
+
+    from pyrat_env.cli_options import split_target
+
+    files_dir = Path(files_dir)
+    entries = []
+    for e in config.agents:
+        target, cls = split_target(e.run_spec)
+        if e.digest is None or not Path(target).is_file():
+            entries.append(e)
+            continue
+        folder = files_dir / f"{_safe(e.name)}-{e.digest}"
+        copy = folder / Path(target).name
+        if file_digest(copy) != e.digest:
+            if folder.exists():
+                for p in (folder, *folder.iterdir()):
+                    p.chmod(0o700)
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            shutil.copyfile(target, copy)
+            if file_digest(copy) != e.digest:
+                raise ValueError(f"agent {e.name!r}: {target} changed while it was being copied; run again")
+            copy.chmod(0o444)
+            folder.chmod(0o555)
+        entries.append(dataclasses.replace(e, run_spec=str(copy) + (f":{cls}" if cls else "")))
+    return dataclasses.replace(config, agents=tuple(entries))
+
+
+def stale_games(store: TournamentStore, tid: str, config: TournamentConfig,
+                log: Callable[[str], None] | None = None) -> int:
+    """Supersede the recorded games of agents whose file changed since (a late fix replays that agent's games only)."""
+    digests = [a.digest for a in config.agents]
+    stale = [key for key, (s0, s1, d0, d1) in store.game_digests(tid).items()
+             if (d0 is not None and d0 != digests[s0]) or (d1 is not None and d1 != digests[s1])]
+    if stale:
+        changed = sorted({config.agents[i].name for key, (s0, s1, d0, d1) in store.game_digests(tid).items()
+                          for i, d in ((s0, d0), (s1, d1)) if d is not None and d != digests[i]})
+        if log is not None:
+            log(f"note: {', '.join(changed)} changed since their games were played: {len(stale)} game(s) are "
+                "played again (the old results are kept in the table superseded_games)")
+        store.supersede(tid, stale, [a.to_dict() for a in config.agents])
+    return len(stale)
+
+
 # -- backends: each yields (job, record or exception) as games finish --------------------------------------------
-def _local_games(tasks: list[tuple[Job, GameTask]], workers: int,
-                 stop: threading.Event) -> Iterator[tuple[Job, dict | BaseException]]:
+def _local_games(tasks: list[tuple[Job, GameTask]], workers: int, stop: threading.Event,
+                 pool: ServerPool) -> Iterator[tuple[Job, dict | BaseException]]:
     todo = iter(tasks)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="game") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="game") as ex:
         running: dict = {}
 
         def submit_next() -> None:
             for game, task in todo:
-                running[pool.submit(play_isolated_game, task, stop)] = game
+                running[ex.submit(play_isolated_game, task, stop, pool)] = game
                 return
 
         for _ in range(max(1, workers)):
@@ -166,6 +235,7 @@ def _local_games(tasks: list[tuple[Job, GameTask]], workers: int,
 
 
 def _ray_play(task: GameTask) -> dict:
+    # a Ray task starts the agents' servers (in their sandboxes) for its game and ends them with it
     return play_isolated_game(task)
 
 
@@ -210,13 +280,36 @@ def _ray_games(tasks: list[tuple[Job, GameTask]], workers: int, address: str | N
 
 
 # -- the tournament --------------------------------------------------------------------------------------------
+def default_files_dir(db: str | os.PathLike, tournament_id: str) -> Path:
+    db = Path(db)
+    return db.parent / f"{db.stem}-files" / tournament_id
+
+
+def sandbox_warnings(sandbox: str) -> list[str]:
+    """What the run should say loudly about its isolation (none asked for; no cgroups here)."""
+    out = []
+    if sandbox == "none":
+        out.append("warning: --sandbox none: agents run as your user without a sandbox; they can read your files, "
+                   "use the network and disturb the runner. Use it only for agents you trust.")
+    problem = cgroup_support()
+    if problem:
+        out.append(f"note: {problem}")
+    return out
+
+
 def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: str | os.PathLike | None = None,
                    workers: int = 1, backend: str = "local", ray_address: str | None = None, progress: bool = True,
                    bootstrap: int = 1000, check: bool = True, stop: threading.Event | None = None,
-                   log: Callable[[str], None] | None = None) -> TournamentOutcome:
-    """Play what is left of the tournament, record it, and return the standings."""
+                   log: Callable[[str], None] | None = None, sandbox: str = DEFAULT_SANDBOX,
+                   files_dir: str | os.PathLike | None = None) -> TournamentOutcome:
+    """Play what is left of the tournament, record it, and return the standings.
+
+    ``sandbox``: ``bwrap`` (default) or ``none`` (`pyrat_rl.agents.tournament.sandbox`). File agents are played
+    from read-only copies in ``files_dir`` (default: DB-files/ID/ beside the database).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    check_sandbox(sandbox)
     log = log or (lambda msg: print(msg, file=sys.stderr))
     stop = stop or threading.Event()
     t0 = time.monotonic()
@@ -226,12 +319,24 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
     out_dir = Path(replay_dir) if replay_dir is not None else default_replay_dir(db, tid)
     outcome = TournamentOutcome(tournament_id=tid, scheduled=len(schedule), games=0, played=0, db=str(db),
                                 replay_dir=str(out_dir))
-    with TournamentStore(db) as store:
+    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(8, 4 * workers)) as pool:
         store.ensure_tournament(tid, config.to_dict(), len(schedule))
+        stale_games(store, tid, config, log)
         done = store.done_keys(tid)
         todo = [g for g in schedule if g.key not in done]
+        played_config = stage_files(config, files_dir if files_dir is not None else default_files_dir(db, tid)) \
+            if todo else config
+        if todo:
+            for msg in sandbox_warnings(sandbox):
+                outcome.warnings.append(msg)
+                log(msg)
         if todo and check:
-            for name, problem in check_agents(config.agents, config).items():
+            times: dict[str, float] = {}
+            t_load = time.monotonic()
+            problems = check_agents(played_config.agents, played_config, pool, workers=None, times=times)
+            outcome.load_seconds = round(time.monotonic() - t_load, 3)
+            outcome.load_times = times
+            for name, problem in problems.items():
                 msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
                 outcome.warnings.append(msg)
                 log(msg)
@@ -242,8 +347,9 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
             bar = tqdm(total=len(schedule), initial=len(schedule) - len(todo), unit="game", file=sys.stderr,
                        desc=f"tournament {tid[:8]}", dynamic_ncols=True, smoothing=0.1)
         try:
-            played, failed = play_jobs([Job(tid, config, g, out_dir) for g in todo], store, db, workers=workers,
-                                       backend=backend, ray_address=ray_address, stop=stop, log=log, bar=bar)
+            played, failed = play_jobs([Job(tid, played_config, g, out_dir) for g in todo], store, db,
+                                       workers=workers, backend=backend, ray_address=ray_address, stop=stop, log=log,
+                                       bar=bar, sandbox=sandbox, pool=pool)
         finally:
             if bar is not None:
                 bar.close()
@@ -260,18 +366,24 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
 
 def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 1, backend: str = "local",
               ray_address: str | None = None, stop: threading.Event | None = None,
-              log: Callable[[str], None] | None = None, bar=None) -> tuple[int, list[Job]]:
+              log: Callable[[str], None] | None = None, bar=None, sandbox: str = DEFAULT_SANDBOX,
+              pool: ServerPool | None = None) -> tuple[int, list[Job]]:
     """Play ``jobs``, ``workers`` at a time, and record each game as it ends: its replay, then its row.
 
-    Returns the number of games recorded and the jobs that could not be played (runner errors).
-    ``bar``: a tqdm bar moved on by one per game recorded.
+    Returns the number of games recorded and the jobs that could not be played (runner errors, or a row
+    that exists already). ``bar``: a tqdm bar moved on by one per game recorded. ``pool``: the fork servers
+    to use (local backend; by default a pool for these jobs, closed at the end).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    check_sandbox(sandbox)
     log = log or (lambda msg: print(msg, file=sys.stderr))
     stop = stop or threading.Event()
-    tasks = [(job, make_task(job.config, job.game)) for job in jobs]
-    games = _local_games(tasks, workers, stop) if backend == "local" else \
+    tasks = [(job, make_task(job.config, job.game, sandbox)) for job in jobs]
+    own_pool = None
+    if backend == "local" and pool is None:
+        own_pool = pool = ServerPool(sandbox, max_idle=max(8, 4 * workers))
+    games = _local_games(tasks, workers, stop, pool) if backend == "local" else \
         _ray_games(tasks, workers, ray_address, stop)
     played, failed = 0, []
     try:
@@ -287,7 +399,13 @@ def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 
             names = [job.config.agents[i].name for i in seats]
             path = job.replay_dir / f"game_{game.index:04d}_{_safe(names[0])}_vs_{_safe(names[1])}.json.gz"
             save_replay(result["replay"], path)          # the replay first, then the row
-            store.record_game(job.tid, game, seats, result, _relative(path, db.parent))
+            try:
+                store.record_game(job.tid, game, seats, result, _relative(path, db.parent), sha256_file(path),
+                                  tuple(job.config.agents[i].digest for i in seats))
+            except RecordExists as exc:
+                failed.append(job)
+                log(f"error: {exc}")
+                continue
             played += 1
             if bar is not None:
                 w = result["winner"]
@@ -297,6 +415,8 @@ def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 
         close = getattr(games, "close", None)
         if close is not None:
             close()
+        if own_pool is not None:
+            own_pool.close()
     return played, failed
 
 

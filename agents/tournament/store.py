@@ -5,11 +5,14 @@ Nothing is lost when the runner is killed at any moment, even with ``kill -9``:
 * the database is in WAL mode with ``synchronous=FULL``, and each game is written in one
   transaction when it is over, so a game is either fully recorded or not at all;
 * ``(tournament, key)`` is the primary key of a game (the key names its round, pair and seat
-  order: `pyrat_rl.agents.tournament.schedule.ScheduledGame.key`) and rows are inserted with
-  ``INSERT OR IGNORE``, so a game is recorded at most once, even by two runners at the same time;
+  order: `pyrat_rl.agents.tournament.schedule.ScheduledGame.key`), so a game is recorded at most
+  once; a row that exists already is an error (`RecordExists`: two runners on one database, or rows
+  written by someone else), never a silent skip;
 * the replay is written (atomically, by `pyrat_env.replay.save_replay`) before the row, so every
   recorded game has its replay. A replay without a row is the trace of a game cut short by a
-  kill: the game is played again and its replay replaced.
+  kill: the game is played again and its replay replaced. The row keeps the replay's sha256
+  (`replay_problems` finds replays that are missing or were changed) and the digests of the two
+  agents' files, so that a submission fixed late replays its own games only (`supersede`).
 
 One database may hold several tournaments; their ids are digests of their settings
 (`pyrat_rl.agents.tournament.config.TournamentConfig.tournament_id`).
@@ -17,6 +20,7 @@ One database may hold several tournaments; their ids are digests of their settin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -59,7 +63,26 @@ CREATE TABLE IF NOT EXISTS games (
     finished    TEXT NOT NULL,
     PRIMARY KEY (tournament, key)
 );
+CREATE TABLE IF NOT EXISTS superseded_games AS SELECT * FROM games WHERE 0;
 """
+# columns added after the first release: databases that lack them get them when opened
+ADDED_COLUMNS = (("replay_sha256", "TEXT"), ("digest0", "TEXT"), ("digest1", "TEXT"), ("peak_mb0", "REAL"),
+                 ("peak_mb1", "REAL"))
+
+
+class RecordExists(RuntimeError):
+    """A game's row is in the database already (two runners on one database, or rows written by someone else)."""
+
+
+def sha256_file(path: str | os.PathLike) -> str | None:
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
 
 
 class TournamentStore:
@@ -75,6 +98,11 @@ class TournamentStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        for table in ("games", "superseded_games"):
+            have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in ADDED_COLUMNS:
+                if name not in have:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.conn.close()
@@ -151,10 +179,12 @@ class TournamentStore:
     def count_games(self, tid: str) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM games WHERE tournament = ?", (tid,)).fetchone()[0])
 
-    def record_game(self, tid: str, game, seats: tuple[int, int], record: dict, replay: str | None) -> bool:
+    def record_game(self, tid: str, game, seats: tuple[int, int], record: dict, replay: str | None,
+                    replay_sha256: str | None = None, digests: tuple[str | None, str | None] = (None, None)) -> None:
         """Write one game (a `ScheduledGame`, the agent index of each seat and the game's record) at once.
 
-        Returns False when the game was recorded already (the row is left as it was).
+        ``replay``: its path relative to the database's folder, ``replay_sha256`` its digest; ``digests``: the
+        seats' agent file digests. Raises `RecordExists` when the game is recorded already (the row is left as it was).
         """
         winner_name = record["winner"]
         winner = None if winner_name is None else seats[record["names"].index(winner_name)]
@@ -167,19 +197,69 @@ class TournamentStore:
                   int(record["errors"][0]), int(record["errors"][1]),
                   None if forfeits[0] is None else forfeits[0]["kind"],
                   None if forfeits[1] is None else forfeits[1]["kind"],
-                  json.dumps(details), replay, float(record.get("seconds", 0.0)), utc_now())
+                  json.dumps(details), replay, float(record.get("seconds", 0.0)), utc_now(), replay_sha256,
+                  digests[0], digests[1], *(list(record.get("peak_memory_mb") or [None, None]) + [None, None])[:2])
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO games (tournament, key, idx, round, swap, seed, seat0, seat1, score0, score1, "
+            self.conn.execute(
+                "INSERT INTO games (tournament, key, idx, round, swap, seed, seat0, seat1, score0, score1, "
                 "winner, reason, turns, timeouts0, timeouts1, errors0, errors1, forfeit0, forfeit1, details, replay, "
-                "seconds, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values)
+                "seconds, finished, replay_sha256, digest0, digest1, peak_mb0, peak_mb1) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            self.conn.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK")
+            raise RecordExists(f"{self.path}: game {game.key} of tournament {tid} is recorded already (another "
+                               "runner on this database, or rows written by someone else); the new result is "
+                               "not recorded") from None
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def game_digests(self, tid: str) -> dict[str, tuple[int, int, str | None, str | None]]:
+        """``{key: (seat0, seat1, digest0, digest1)}`` of the recorded games."""
+        rows = self.conn.execute("SELECT key, seat0, seat1, digest0, digest1 FROM games WHERE tournament = ?", (tid,))
+        return {r["key"]: (r["seat0"], r["seat1"], r["digest0"], r["digest1"]) for r in rows}
+
+    def supersede(self, tid: str, keys, agents: list[dict] | None = None) -> int:
+        """Move games out of the results (into ``superseded_games``, kept for the record), so they are played again.
+
+        ``agents``: the tournament's agent list to record with it (their new digests). Returns how many moved.
+        """
+        keys = list(keys)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            moved = 0
+            for key in keys:
+                self.conn.execute("INSERT INTO superseded_games SELECT * FROM games WHERE tournament = ? AND key = ?",
+                                  (tid, key))
+                moved += self.conn.execute("DELETE FROM games WHERE tournament = ? AND key = ?", (tid, key)).rowcount
+            if agents is not None:
+                self.conn.execute("UPDATE tournaments SET agents = ? WHERE id = ?", (json.dumps(agents), tid))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        return cur.rowcount == 1
+        return moved
+
+    def replay_problems(self, tid: str) -> dict[str, str]:
+        """``{game key: problem}`` for recorded games whose replay is missing, or differs from the digest of its row."""
+        base = self.path.resolve().parent
+        problems = {}
+        for r in self.conn.execute("SELECT key, replay, replay_sha256 FROM games WHERE tournament = ? ORDER BY idx",
+                                   (tid,)):
+            if not r["replay"]:
+                problems[r["key"]] = "no replay recorded"
+                continue
+            path = Path(r["replay"])
+            path = path if path.is_absolute() else base / path
+            if not path.is_file():
+                problems[r["key"]] = f"replay {r['replay']} is missing"
+            elif r["replay_sha256"] is None:
+                problems[r["key"]] = f"replay {r['replay']} has no digest in the database (recorded by an older version)"
+            elif sha256_file(path) != r["replay_sha256"]:
+                problems[r["key"]] = f"replay {r['replay']} was changed after the game (its sha256 differs)"
+        return problems
 
     def games(self, tid: str) -> list[dict]:
         """Every recorded game of a tournament, in schedule order (``details`` decoded)."""

@@ -1,8 +1,8 @@
 """The agent's side of an isolated game: one process per agent and per game, driven by the runner.
 
-The runner starts ``python -m pyrat_rl.agents.tournament.worker IN_FD OUT_FD PARENT_PID`` in a session of its
-own, with its standard output and error on a pipe that the runner reads with a cap. The process
-talks to the runner over two pipes (`pyrat_rl.agents.tournament.protocol`), one request at a time:
+The agent's fork server (`pyrat_rl.agents.tournament.forkserver`) forks this process for one game, in a
+session of its own, with its standard output and error on a pipe that the runner reads with a cap. The
+process talks to the runner over two pipes (`pyrat_rl.agents.tournament.protocol`), one request at a time:
 
 ``load``   sets the memory (``RLIMIT_AS``) and CPU-time (``RLIMIT_CPU``) limits, then imports the
            agent from its spec; replies with its name, or ``load_error``.
@@ -15,9 +15,10 @@ talks to the runner over two pipes (`pyrat_rl.agents.tournament.protocol`), one 
 
 Replies carry the request's ``id``. A `MemoryError` is fatal (``{"fatal": "memory"}``, then the
 process exits), and so is an agent calling ``exit()``; any other exception is reported and the
-game goes on. Deadlines are the runner's business: it stops waiting, and kills the whole process
-group when the game is over. The process also dies with the runner (``PR_SET_PDEATHSIG`` on Linux,
-and a watchdog thread), so even a ``kill -9`` of the runner leaves no agent behind.
+game goes on. Deadlines, and think times, are the runner's business: it measures them itself, stops
+waiting, and has the fork server kill the process and everything it started when the game is over. The
+process dies with its server, and the server with the runner (``PR_SET_PDEATHSIG``), so even a
+``kill -9`` of the runner leaves no agent behind.
 
 This module imports only the standard library until the limits are set.
 """
@@ -26,35 +27,12 @@ from __future__ import annotations
 
 import os
 import resource
-import signal
-import sys
-import threading
 import time
 import traceback
 
 from pyrat_rl.agents.tournament.protocol import encode, read_message, write_all
 
 MESSAGE_LIMIT = 2000  # characters of an error message sent back
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    try:  # Linux: the kernel kills us when the thread that started us ends
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:
-        os._exit(0)
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="watchdog", daemon=True).start()
 
 
 def _set_limits(memory_mb: int | None, cpu_seconds: float | None) -> None:
@@ -211,20 +189,3 @@ class Worker:
 
 
 _FAILED = object()
-
-
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    in_fd, out_fd, parent = int(argv[0]), int(argv[1]), int(argv[2])
-    _die_with_parent(parent)
-    worker = Worker(in_fd, out_fd)
-    try:
-        worker.serve()
-    except MemoryError:
-        worker.fatal(None, "memory", "MemoryError in the agent's process (memory limit)", 3)
-    except BrokenPipeError:  # the runner is gone
-        os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

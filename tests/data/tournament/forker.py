@@ -1,12 +1,12 @@
 """A misbehaving agent for the tournament tests: starts a child process that would sleep for an hour.
 
-It writes the child's pid to the file named by ``PYRAT_TEST_FORKER_PIDFILE`` so that the test can
-check that the child was killed with the agent's process group.
+The child's command line carries this file's name (``forker_<token>.py`` in the test's copy), so that the test
+finds it among the machine's processes and checks that it was killed with the agent's game.
 """
 
-import os
 import subprocess
 import sys
+from pathlib import Path
 
 from pyrat_rl.agents.scripted import GreedyAgent
 
@@ -16,8 +16,4 @@ class ForkerAgent(GreedyAgent):
 
     def start(self, ctx):
         super().start(ctx)
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
-        path = os.environ.get("PYRAT_TEST_FORKER_PIDFILE")
-        if path:
-            with open(path, "a") as f:
-                f.write(f"{child.pid}\n")
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", Path(__file__).stem])
