@@ -164,7 +164,7 @@ def stage_files(config: TournamentConfig, files_dir: str | os.PathLike) -> Tourn
 
     from pyrat_env.cli_options import split_target
 
-    files_dir = Path(files_dir)
+    files_dir = Path(files_dir).resolve()
     entries = []
     for e in config.agents:
         target, cls = split_target(e.run_spec)
@@ -319,7 +319,7 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
     out_dir = Path(replay_dir) if replay_dir is not None else default_replay_dir(db, tid)
     outcome = TournamentOutcome(tournament_id=tid, scheduled=len(schedule), games=0, played=0, db=str(db),
                                 replay_dir=str(out_dir))
-    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(8, 4 * workers)) as pool:
+    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(32, 4 * workers)) as pool:
         store.ensure_tournament(tid, config.to_dict(), len(schedule))
         stale_games(store, tid, config, log)
         done = store.done_keys(tid)
@@ -382,7 +382,7 @@ def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 
     tasks = [(job, make_task(job.config, job.game, sandbox)) for job in jobs]
     own_pool = None
     if backend == "local" and pool is None:
-        own_pool = pool = ServerPool(sandbox, max_idle=max(8, 4 * workers))
+        own_pool = pool = ServerPool(sandbox, max_idle=max(32, 4 * workers))
     games = _local_games(tasks, workers, stop, pool) if backend == "local" else \
         _ray_games(tasks, workers, ray_address, stop)
     played, failed = 0, []

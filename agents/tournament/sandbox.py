@@ -189,7 +189,8 @@ def bwrap_argv(inner: list[str], visible: list[Path], env: dict[str, str], disk_
     argv += ["--tmpfs", "/tmp", "--chdir", "/tmp"]
     for p in visible:
         argv += ["--ro-bind", str(p), str(p)]
-    return [*argv, "--", *inner]
+    # the sandbox's own root (where the mount points were made) is read-only too: /tmp is the one place to write
+    return [*argv, "--remount-ro", "/", "--", *inner]
 
 
 # -- cgroups ------------------------------------------------------------------------------------------------
