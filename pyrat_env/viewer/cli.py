@@ -1,10 +1,14 @@
-"""``pyrat watch REPLAY``: play a replay or official trace in a window, or draw one frame to a PNG.
+"""``pyrat watch REPLAY``: play a replay or official trace in a window, draw one frame to a PNG, or write a web page.
 
 Examples::
 
     pyrat watch runs/game.json.gz                      # window; space, arrows, Home/End, seek bar, h
     pyrat watch game.json --turn 40 --paused           # open at turn 40
     pyrat watch game.json --turn last --screenshot end.png   # no window (works without a display)
+    pyrat watch game.json --html game.html             # one self-contained page: open it in any browser
+
+``--html`` needs neither pygame nor a display: the page holds the game and the browser player
+(`pyrat_env.viewer.html`); ``--turn`` is the turn it opens at (``game.html#turn=T`` too).
 
 A file that is missing, malformed or truncated gives one line naming the file and the problem, and
 exit status 2 (as every user error of ``pyrat``).
@@ -19,7 +23,9 @@ from pathlib import Path
 from .. import cli_options
 from ..cli import UsageError
 
-SUMMARY = "watch a replay in a window, or draw one frame to a PNG"  # pyrat --help
+SUMMARY = "watch a replay in a window, draw one frame to a PNG, or write a web page"  # pyrat --help
+
+DEFAULT_SPEED = 8.0  # turns per second; the window's default (app.DEFAULT_SPEED), not imported: that loads pygame
 
 
 def _turn(text: str) -> int | str:
@@ -52,17 +58,18 @@ def _speed(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from .app import DEFAULT_SPEED
-
     parser.add_argument("replay", help="replay (pyrat-replay/1) or official trace file, .json or .json.gz")
     parser.add_argument("--game", type=cli_options.count, default=0, metavar="N",
                         help="which game of a file that holds several (default: 0, the first)")
     parser.add_argument("--turn", type=_turn, default=None, metavar="T",
                         help="turn to show first, or to draw with --screenshot: a number (negative counts "
                              "from the end) or 'last' (default: 0, or 'last' with --screenshot)")
-    parser.add_argument("--screenshot", metavar="OUT.png", default=None,
-                        help="draw the frame at --turn into this image file and exit, without a window")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--screenshot", metavar="OUT.png", default=None,
+                     help="draw the frame at --turn into this image file and exit, without a window")
+    out.add_argument("--html", metavar="OUT.html", default=None,
+                     help="write one self-contained web page that plays the game in a browser (no pygame, "
+                          "no display, no network needed) and exit")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="window or image size in pixels (default: fits the maze)")
     parser.add_argument("--speed", type=_speed, default=DEFAULT_SPEED,
@@ -84,16 +91,27 @@ def resolve_turn(turn: int | str | None, last: int, default: int = 0) -> int:
     return t
 
 
-def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+def _load(path: Path, game: int) -> dict:
     from ..replay import ReplayError, load_game_file
 
-    path = Path(args.replay)
     try:
         games = load_game_file(path)
-        if not 0 <= args.game < len(games):
-            raise ReplayError(f"{path}: no game {args.game}; the file holds {len(games)} game(s)")
-        replay = games[args.game]
+        if not 0 <= game < len(games):
+            raise ReplayError(f"{path}: no game {game}; the file holds {len(games)} game(s)")
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    return games[game]
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from ..replay import ReplayError
+
+    path = Path(args.replay)
+    replay = _load(path, args.game)
+    if args.html:
+        return _html(replay, path, args)
+    try:
         from . import render
 
         model = render.GameModel(replay, source=str(path), title=path.name)
@@ -106,6 +124,38 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         return _screenshot(replay, path, turn, Path(args.screenshot), args.size)
     return _window(replay, path, turn, args)
+
+
+def _html(replay: dict, path: Path, args: argparse.Namespace) -> int:
+    """Write the self-contained page (`pyrat_env.viewer.html.replay_page`); pygame is never imported."""
+    from ..replay import ReplayError
+    from .html import check_game, default_title, describe_game, replay_page
+
+    try:
+        check_game(replay, str(path))
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    last = len(replay["states"]) - 1
+    try:
+        turn = resolve_turn(args.turn, last, default=0)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    out = Path(args.html)
+    source = path.name + (f", game {args.game}" if args.game else "")
+    try:
+        page = replay_page(replay, title=default_title(replay), turn=turn, speed=args.speed,
+                           subtitle=f"{source}: {describe_game(replay)}")
+    except ReplayError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the page ({exc.strerror or exc})") from None
+    print(f"wrote {out} (turns 0 to {last}, opens at {turn}; {len(page) // 1024 + 1} kB): open it in a browser")
+    return 0
 
 
 def _screenshot(replay: dict, path: Path, turn: int, out: Path, size: tuple[int, int] | None) -> int:
