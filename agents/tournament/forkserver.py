@@ -184,6 +184,17 @@ class Server:
         """Kill the game process and every process it started; collect them all."""
         me = os.getpid()
         child = self.child
+        if child is not None:   # the usual case first: the game process and its group, waited for at once
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(child, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                pid, status, rusage = os.wait4(child, 0)
+                self.status, self.rusage, self.child = os.waitstatus_to_exitcode(status), rusage, None
+            except ChildProcessError:
+                pass
         for _ in range(200):
             victims = ([int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
                        if self.sandboxed else descendants(me))

@@ -148,11 +148,18 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
     try:
         # -- start the processes and load the agents ------------------------------------------------------
         deadline = time.monotonic() + lim.load_time
-        for p, s in enumerate(seats):
+        posted = []
+        for p, s in enumerate(seats):   # both forks asked for, then both answers: the agents start side by side
             try:
-                s.proc.spawn(deadline)
+                s.proc.spawn_post(deadline)
+                posted.append(p)
             except OSError as exc:
                 forfeit(p, "load", f"cannot start the agent's process: {exc}")
+            except AgentGone as exc:
+                forfeit(p, "load", exc.message)
+        for p in posted:
+            try:
+                seats[p].proc.spawn_answer()
             except AgentGone as exc:
                 forfeit(p, "load", exc.message)
         for p in live():
@@ -318,7 +325,9 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
                                  "message": "in end(): " + bounded(r.get("message", ""))})
     finally:
         for s in seats:
-            s.proc.kill()
+            s.proc.kill_post()
+        for s in seats:
+            s.proc.kill_answer()
 
     finish_replay(replay, result, [s.prep_time for s in seats], [s.timeouts for s in seats])
     return {

@@ -171,8 +171,11 @@ class ForkServer:
         self.lock = threading.Lock()
         self.dead = False
 
-    def start(self, deadline: float) -> None:
-        """Start the server and wait (until ``deadline``) for its preload; `AgentGone` (``load``) if it fails."""
+    def start(self, deadline: float, spawner=None) -> None:
+        """Start the server and wait (until ``deadline``) for its preload; `AgentGone` (``load``) if it fails.
+
+        ``spawner``: an executor whose thread lives as long as the server should (the pool's).
+        """
         target, _ = split_target(self.run_spec)
         files = [target] if is_path(target) else []
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -196,9 +199,15 @@ class ForkServer:
         if self.cgroup is not None:
             argv = ["/bin/sh", "-c", self.cgroup.prefix() + ' && exec "$@"', "sh", *argv]
         self._errors = tempfile.TemporaryFile()
+
+        def launch() -> subprocess.Popen:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._errors, stderr=self._errors,
+                                    pass_fds=(child.fileno(),), start_new_session=True, env=env, cwd=cwd)
+
         try:
-            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._errors, stderr=self._errors,
-                                          pass_fds=(child.fileno(),), start_new_session=True, env=env, cwd=cwd)
+            # started from the pool's own thread: the kernel's parent-death signal (the server's and bwrap's
+            # --die-with-parent) follows the thread that started a process, and game threads come and go
+            self.popen = spawner.submit(launch).result() if spawner is not None else launch()
         except OSError as exc:
             self.close()
             raise AgentGone("load", f"cannot start the agent's process: {exc}") from None
@@ -243,35 +252,54 @@ class ForkServer:
                 return None
             return msg if isinstance(msg, dict) else None
 
-    def call(self, msg: dict, timeout: float = 5.0, fds: tuple[int, ...] = ()) -> dict | None:
-        """Send a request and wait for its answer; None if the server is gone or does not answer in time."""
+    def post(self, msg: dict, fds: tuple[int, ...] = ()) -> bool:
+        """Send a request without waiting for its answer (`answer`); False if the server is gone."""
         if self.sock is None or self.dead:
-            return None
+            return False
         try:
             socket.send_fds(self.sock, [json.dumps(msg).encode()], list(fds))
         except OSError:
             self.dead = True
+            return False
+        return True
+
+    def answer(self, timeout: float = 5.0) -> dict | None:
+        """The answer to the request posted last; None (and the server is dead) if it does not come in time."""
+        if self.sock is None or self.dead:
             return None
         reply = self._recv(time.monotonic() + timeout)
         if reply is None:
             self.dead = True
         return reply
 
-    def fork(self, limits: dict) -> tuple[int, int, int, int]:
-        """Fork a game process; returns (pid in the sandbox, request fd, reply fd, output fd) for the runner."""
+    def call(self, msg: dict, timeout: float = 5.0, fds: tuple[int, ...] = ()) -> dict | None:
+        """Send a request and wait for its answer; None if the server is gone or does not answer in time."""
+        return self.answer(timeout) if self.post(msg, fds) else None
+
+    def fork_post(self, limits: dict) -> tuple[int, int, int] | None:
+        """Ask for a game process (`fork_answer` completes it); the runner's ends of its pipes, or None."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         out_r, out_w = os.pipe()
         try:
-            reply = self.call(dict(limits, cmd="fork"), fds=(to_child_r, from_child_w, out_w))
+            sent = self.post(dict(limits, cmd="fork"), fds=(to_child_r, from_child_w, out_w))
         finally:
             for fd in (to_child_r, from_child_w, out_w):
                 os.close(fd)
-        if reply is None or not reply.get("ok"):
+        if not sent:
             for fd in (to_child_w, from_child_r, out_r):
                 os.close(fd)
+            raise AgentGone("crash", "the agent's server is gone")
+        return to_child_w, from_child_r, out_r
+
+    def fork_answer(self, ends: tuple[int, int, int]) -> int:
+        """The game process's pid (in the sandbox); `AgentGone` if the server could not fork it."""
+        reply = self.answer()
+        if reply is None or not reply.get("ok"):
+            for fd in ends:
+                os.close(fd)
             raise AgentGone("crash", "the agent's server is gone" if reply is None else str(reply.get("message")))
-        return int(reply["pid"]), to_child_w, from_child_r, out_r
+        return int(reply["pid"])
 
     def status(self, wait: float = 0.0) -> int | None:
         reply = self.call({"cmd": "status", "wait": wait}, timeout=wait + 2.0)
@@ -279,7 +307,10 @@ class ForkServer:
 
     def reap(self) -> dict | None:
         """Kill the game's processes (all of them); None if the server could not (then close it)."""
-        reply = self.call({"cmd": "reap"}, timeout=5.0)
+        return self.reap_answer() if self.post({"cmd": "reap"}) else None
+
+    def reap_answer(self) -> dict | None:
+        reply = self.answer(timeout=5.0)
         if reply is not None and self.cgroup is not None:
             reply["peak_mb"] = self.cgroup.peak_mb()
         return reply
@@ -331,6 +362,9 @@ class ServerPool:
         self._lock = threading.Lock()
         self._all: set[ForkServer] = set()
         self.started = 0
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-servers")
 
     def acquire(self, run_spec: str, deadline: float, digest: str | None = None, memory_mb: int | None = None,
                 max_processes: int | None = None, disk_mb: int | None = None) -> ForkServer:
@@ -353,7 +387,7 @@ class ServerPool:
         with self._lock:
             self._all.add(server)
             self.started += 1
-        server.start(deadline)
+        server.start(deadline, self._spawner)
         return server
 
     def release(self, server: ForkServer, healthy: bool = True) -> None:
@@ -377,6 +411,7 @@ class ServerPool:
             self._idle.clear()
         for server in servers:
             server.close()
+        self._spawner.shutdown(wait=False)
 
     def __enter__(self) -> ServerPool:
         return self
@@ -411,17 +446,30 @@ class AgentProcess:
     # -- life ----------------------------------------------------------------------------------------
     def spawn(self, deadline: float | None = None) -> None:
         """Get a server for the agent (starting it, within ``deadline``, if need be) and fork the game process."""
+        self.spawn_post(deadline)
+        self.spawn_answer()
+
+    def spawn_post(self, deadline: float | None = None) -> None:
+        """`spawn`'s first half: the server, and the fork asked for (games start both agents side by side)."""
         lim = self.limits
         deadline = deadline if deadline is not None else time.monotonic() + lim.load_time
         self.server = self.pool.acquire(self.spec, deadline, self.digest, lim.memory_mb, lim.max_processes,
                                         lim.disk_mb)
         try:
-            self.pid, self._w, self._r, out_r = self.server.fork({"file_mb": lim.disk_mb,
-                                                                  "processes": lim.max_processes})
+            self._ends = self.server.fork_post({"file_mb": lim.disk_mb, "processes": lim.max_processes})
         except AgentGone:
             self.pool.release(self.server, healthy=False)
             self.server = None
             raise
+
+    def spawn_answer(self) -> None:
+        try:
+            self.pid = self.server.fork_answer(self._ends)
+        except AgentGone:
+            self.pool.release(self.server, healthy=False)
+            self.server = None
+            raise
+        self._w, self._r, out_r = self._ends
         os.set_blocking(self._w, False)
         os.set_blocking(self._r, False)
         self._poller.register(self._r, select.POLLIN | select.POLLHUP | select.POLLERR)
@@ -434,11 +482,19 @@ class AgentProcess:
 
     def kill(self) -> None:
         """Kill the game process and everything it started, give the server back, and collect the output."""
+        self.kill_post()
+        self.kill_answer()
+
+    def kill_post(self) -> None:
+        """`kill`'s first half: the server told to kill the game's processes (games end both agents side by side)."""
         if self.killed:
             return
         self.killed = True
+        self._reaping = self.server is not None and self.server.post({"cmd": "reap"})
+
+    def kill_answer(self) -> None:
         if self.server is not None:
-            info = self.server.reap()
+            info = self.server.reap_answer() if getattr(self, "_reaping", False) else None
             if info is not None:
                 self.exit_status = info.get("status")
                 peaks = [x for x in (info.get("maxrss_mb"), info.get("peak_mb")) if x is not None]
@@ -450,6 +506,7 @@ class AgentProcess:
                 os.close(fd)
             except OSError:
                 pass
+        self._w = self._r = -1
         if self.capture is not None:
             self.capture.join(timeout=2)
 
