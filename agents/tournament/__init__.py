@@ -17,7 +17,7 @@ _LAZY = {
     "TournamentConfig": "config", "Limits": "config", "describe_agents": "config",
     "make_schedule": "schedule", "play_isolated_game": "game", "GameTask": "game",
     "TournamentStore": "store", "standings": "standings", "pair_matrix": "standings", "render": "standings",
-    "run_ladder": "ladder",
+    "run_ladder": "ladder", "run_swiss": "swiss", "publish": "publish", "check_submissions": "check",
 }
 
 __all__ = sorted(_LAZY)

@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     limit = {f: opt.default_of(Limits, f) for f in Limits.IDENTITY}
     from .check import add_check_arguments
     from .sandbox import SANDBOXES
+    from .swiss import add_swiss_arguments
 
     sub = parser.add_subparsers(dest="action", metavar="{run,standings,check,publish}")
     sub.required = True
@@ -84,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                              limit["cpu_seconds"]))
     run_p.add_argument("--backend", choices=("local", "ray"), help=opt.with_default("where games run", d["backend"]))
     run_p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: a local instance)")
+    add_swiss_arguments(run_p)
     run_p.add_argument("--sandbox", choices=SANDBOXES,
                        help=opt.with_default("bwrap: each agent in a bubblewrap sandbox (sees only its own file, "
                                              "no network, no other process); none: process limits only, for "
@@ -147,7 +149,11 @@ def build_config(args: argparse.Namespace) -> tuple[TournamentConfig, dict]:
                               game=game_config(pick("preset"), file.get("game")),
                               seed=int(pick("seed")), max_turns=int(pick("max_turns") or 0) or None,
                               limits=Limits(**limits))
-    options = {"db": pick("db"), "replay_dir": pick("replay_dir"), "workers": int(pick("workers")),
+    from .swiss import swiss_options
+
+    fmt, rounds = swiss_options(args, len(entries), file)
+    options = {"format": fmt, "rounds": rounds, "db": pick("db"), "replay_dir": pick("replay_dir"),
+               "workers": int(pick("workers")),
                "backend": pick("backend"), "ray_address": pick("ray_address"), "sandbox": pick("sandbox")}
     return config, options
 
@@ -181,9 +187,15 @@ def _run(args: argparse.Namespace) -> int:
 
     with opt.user_errors(SandboxUnavailable):
         check_sandbox(options["sandbox"])
-    outcome = run_tournament(config, options["db"], replay_dir=options["replay_dir"], workers=options["workers"],
-                             backend=options["backend"], ray_address=options["ray_address"],
-                             progress=not args.quiet, bootstrap=args.bootstrap, sandbox=options["sandbox"])
+    kwargs = dict(replay_dir=options["replay_dir"], workers=options["workers"], backend=options["backend"],
+                  ray_address=options["ray_address"], progress=not args.quiet, bootstrap=args.bootstrap,
+                  sandbox=options["sandbox"])
+    if options["format"] == "swiss":
+        from .swiss import run_swiss
+
+        outcome = run_swiss(config, options["db"], options["rounds"], **kwargs)
+    else:
+        outcome = run_tournament(config, options["db"], **kwargs)
     if args.json:
         print(json.dumps(outcome.to_dict(), indent=2))
     else:
@@ -210,8 +222,12 @@ def _standings(args: argparse.Namespace) -> int:
                 names = ", ".join(a["name"] for a in t["agents"])
                 print(f"{t['id']}  {t['created']}  {t['recorded']}/{t['scheduled']} games  seed {t['seed']}  {names}")
         return 0
+    from .swiss import is_swiss, swiss_tournament_standings
+
     with opt.user_errors(ValueError):   # an unknown or ambiguous --tournament id
         info, rows, matrix = tournament_standings(args.db, args.tournament, bootstrap=args.bootstrap)
+        if is_swiss(info):
+            info, rows, matrix = swiss_tournament_standings(args.db, info["id"], bootstrap=args.bootstrap)
     with TournamentStore(args.db) as store:
         problems = store.replay_problems(info["id"])
     for key, problem in problems.items():

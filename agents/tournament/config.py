@@ -161,6 +161,7 @@ def describe_agents(specs, base_dir: str | os.PathLike | None = None) -> tuple[A
 
 # -- TOML --------------------------------------------------------------------------------------------------
 TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend", "sandbox",
+             "format", "rounds",
              "ray_address", "limits", "game"}
 
 
