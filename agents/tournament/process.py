@@ -390,6 +390,11 @@ class ServerPool:
         server.start(deadline, self._spawner)
         return server
 
+    def idle_specs(self) -> set[str]:
+        """The agents (run specs) that have a warm server waiting."""
+        with self._lock:
+            return {server.run_spec for _, server in self._idle}
+
     def release(self, server: ForkServer, healthy: bool = True) -> None:
         drop = []
         with self._lock:

@@ -207,14 +207,15 @@ def stale_games(store: TournamentStore, tid: str, config: TournamentConfig,
 # -- backends: each yields (job, record or exception) as games finish --------------------------------------------
 def _local_games(tasks: list[tuple[Job, GameTask]], workers: int, stop: threading.Event,
                  pool: ServerPool) -> Iterator[tuple[Job, dict | BaseException]]:
-    todo = iter(tasks)
+    todo = list(tasks)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="game") as ex:
         running: dict = {}
 
         def submit_next() -> None:
-            for game, task in todo:
-                running[ex.submit(play_isolated_game, task, stop, pool)] = game
-                return
+            if todo:
+                i = _next_local(todo, pool.idle_specs(), {s for t in running.values() for s in t[1]})
+                game, task = todo.pop(i)
+                running[ex.submit(play_isolated_game, task, stop, pool)] = (game, task.run_specs)
 
         for _ in range(max(1, workers)):
             submit_next()
@@ -222,8 +223,8 @@ def _local_games(tasks: list[tuple[Job, GameTask]], workers: int, stop: threadin
         try:
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in sorted(finished, key=lambda f: running[f].index):
-                    game = running.pop(fut)
+                for fut in sorted(finished, key=lambda f: running[f][0].index):
+                    game, _ = running.pop(fut)
                     exc = fut.exception()
                     if not stop.is_set():
                         submit_next()
@@ -232,6 +233,27 @@ def _local_games(tasks: list[tuple[Job, GameTask]], workers: int, stop: threadin
         finally:
             if not completed:
                 stop.set()   # an early exit (Ctrl-C, an error in the caller): the games in progress stop and clean up
+
+
+LOCALITY_WINDOW = 256
+
+
+def _next_local(todo: list[tuple[Job, GameTask]], idle: set[str], busy: set[str]) -> int:
+    """Which of the next games to start: the first whose agents all have a warm server, else one of them.
+
+    Starting an agent's server costs a Python start and its imports; a game whose agents are warm costs a fork.
+    Games are looked for among the next `LOCALITY_WINDOW` only, so the order stays close to the schedule's
+    (results do not depend on it: every game's maze and seeds come from its key). An agent already playing
+    is avoided, so that a slow agent does not hold several workers at once.
+    """
+    best, best_score = 0, -1
+    for i, (_, task) in enumerate(todo[:LOCALITY_WINDOW]):
+        score = sum(2 if s in idle else 0 for s in task.run_specs) - sum(3 for s in task.run_specs if s in busy)
+        if score > best_score:
+            best, best_score = i, score
+            if score == 2 * len(task.run_specs):
+                break
+    return best
 
 
 def _ray_play(task: GameTask) -> dict:
@@ -319,7 +341,7 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
     out_dir = Path(replay_dir) if replay_dir is not None else default_replay_dir(db, tid)
     outcome = TournamentOutcome(tournament_id=tid, scheduled=len(schedule), games=0, played=0, db=str(db),
                                 replay_dir=str(out_dir))
-    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(32, 4 * workers)) as pool:
+    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(64, 4 * workers)) as pool:
         store.ensure_tournament(tid, config.to_dict(), len(schedule))
         stale_games(store, tid, config, log)
         done = store.done_keys(tid)
@@ -382,7 +404,7 @@ def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 
     tasks = [(job, make_task(job.config, job.game, sandbox)) for job in jobs]
     own_pool = None
     if backend == "local" and pool is None:
-        own_pool = pool = ServerPool(sandbox, max_idle=max(32, 4 * workers))
+        own_pool = pool = ServerPool(sandbox, max_idle=max(64, 4 * workers))
     games = _local_games(tasks, workers, stop, pool) if backend == "local" else \
         _ray_games(tasks, workers, ray_address, stop)
     played, failed = 0, []

@@ -392,7 +392,7 @@ def run_swiss(config: TournamentConfig, db: str | os.PathLike, rounds: int | Non
     outcome = runner.TournamentOutcome(tournament_id=tid, scheduled=total, games=0, played=0, db=str(db),
                                        replay_dir=str(out_dir))
     agents = [{"name": a.name, "spec": a.spec} for a in config.agents]
-    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(32, 4 * workers)) as pool:
+    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(64, 4 * workers)) as pool:
         ensure_schema(store)
         store.ensure_tournament(tid, settings, total)
         store.grow_tournament(tid, settings, total)
