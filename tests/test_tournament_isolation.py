@@ -192,3 +192,15 @@ def test_the_student_template_plays_cleanly() -> None:
     assert r["forfeits"] == [None, None], r["forfeits"]
     assert r["errors"] == [0, 0] and r["timeouts"][0] == 0, r["error_samples"]
     assert r["winner"] == "student"   # a shortest-path player beats a random one
+
+
+def test_kept_errors_are_bounded_but_all_counted(monkeypatch) -> None:
+    from pyrat_rl.agents.tournament import game as game_module
+
+    monkeypatch.setattr(game_module, "MAX_ERRORS_KEPT", 2)
+    r = play_isolated_game(task("raiser", seed=11))
+    errors = r["replay"]["players"][0]["errors"]
+    assert r["errors"][0] > 2                       # every error counted...
+    assert len(errors) == 3 and errors[-1]["kind"] == "truncated"   # ...two kept, and how many were not
+    assert errors[-1]["message"] == f"{r['errors'][0] - 2} more errors not kept"
+    validate_game(r["replay"])

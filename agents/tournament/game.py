@@ -68,6 +68,9 @@ class GameTask:
     digests: tuple[str | None, ...] = ()  # each seat's file digest: a file that changed is not played
 
 
+MAX_ERRORS_KEPT = 100   # errors kept per seat and game (each message bounded too): an agent cannot bloat the records
+
+
 class _Seat:
     """Book-keeping for one player of the game."""
 
@@ -75,7 +78,9 @@ class _Seat:
         self.proc = proc
         self.timeouts = 0
         self.consecutive = 0
-        self.errors: list[dict] = []
+        self.errors: list[dict] = []   # the replay's list: the first MAX_ERRORS_KEPT, then one "truncated" entry
+        self.error_count = 0           # exceptions and invalid actions, all of them
+        self.dropped = 0
         self.forfeit: dict | None = None
         self.actions: list[str] = []
         self.think: list[float] = []
@@ -84,6 +89,13 @@ class _Seat:
         self.counts = dict.fromkeys(_ACTION_KEYS, 0)
         self.synced = 0          # how many entries of the game's history the process has seen
         self.started = False     # told the game (``start`` sent)
+
+    def error(self, turn: int, kind: str, message: str, force: bool = False) -> None:
+        self.error_count += kind in _ERROR_KINDS
+        if len(self.errors) < MAX_ERRORS_KEPT or force:
+            self.errors.append({"turn": turn, "kind": kind, "message": message})
+        else:
+            self.dropped += 1
 
 
 def _reply(proc: AgentProcess, deadline: float, stop: threading.Event | None) -> dict | None:
@@ -132,7 +144,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
         message = bounded(message)
         if s.forfeit is None:
             s.forfeit = {"kind": kind, "message": message, "turn": game.turn}
-            s.errors.append({"turn": game.turn, "kind": kind, "message": f"forfeit: {message}"})
+            s.error(game.turn, kind, f"forfeit: {message}", force=True)
         s.proc.kill()
 
     def live() -> list[int]:
@@ -208,7 +220,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
                     elif r.get("kind") == "refused":    # AgentRefusal: it cannot play this game at all
                         forfeit(p, "refused", bounded(r.get("message", "")))
                     elif r.get("ok") is False and r.get("kind") == "exception":
-                        s.errors.append({"turn": 0, "kind": "exception", "message": bounded(r.get("message", ""))})
+                        s.error(0, "exception", bounded(r.get("message", "")))
                     else:
                         forfeit(p, "protocol", f"malformed reply to start: {bounded(r, 200)}")
         if len(live()) == n:
@@ -258,7 +270,7 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
                     entries[p] = (r["action"], s.proc.think, "ok")
                 elif r.get("ok") is False and r.get("kind") in _ERROR_KINDS:
                     s.consecutive = 0
-                    s.errors.append({"turn": turn, "kind": r["kind"], "message": bounded(r.get("message", ""))})
+                    s.error(turn, r["kind"], bounded(r.get("message", "")))
                     entries[p] = (0, s.proc.think, "error")
                 elif r.get("ok") is False and r.get("kind") == "refused":
                     forfeit(p, "refused", bounded(r.get("message", "")))
@@ -321,20 +333,22 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
             except AgentGone:
                 continue
             if r is not None and r.get("ok") is not True:
-                s.errors.append({"turn": game.turn, "kind": "exception",
-                                 "message": "in end(): " + bounded(r.get("message", ""))})
+                s.error(game.turn, "exception", "in end(): " + bounded(r.get("message", "")))
     finally:
         for s in seats:
             s.proc.kill_post()
         for s in seats:
             s.proc.kill_answer()
 
+    for s in seats:
+        if s.dropped:
+            s.errors.append({"turn": game.turn, "kind": "truncated", "message": f"{s.dropped} more errors not kept"})
     finish_replay(replay, result, [s.prep_time for s in seats], [s.timeouts for s in seats])
     return {
         "index": task.index, "key": task.key, "seed": int(task.seed), "names": names,
         "scores": scores, "winner": winner, "reason": reason, "turns": game.moves_played,
         "timeouts": [s.timeouts for s in seats],
-        "errors": [sum(e["kind"] in _ERROR_KINDS for e in s.errors) for s in seats],
+        "errors": [s.error_count for s in seats],
         "error_samples": [s.errors[:10] for s in seats],
         "forfeits": [s.forfeit for s in seats], "outputs": [s.proc.output() for s in seats],
         "peak_memory_mb": [s.proc.peak_mb for s in seats],
