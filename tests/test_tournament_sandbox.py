@@ -23,7 +23,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from pyrat_rl.agents.tournament.sandbox import bwrap_problem
 
 pytestmark = pytest.mark.skipif(bwrap_problem() is not None and not os.environ.get("CI"),
@@ -85,7 +84,7 @@ class Agent(GreedyAgent):
         attempt("read a classmate's file", lambda: open({classmate!r}).read())
         attempt("edit a classmate's file", edit)
         attempt("list the submissions", lambda: os.listdir({submissions!r}))
-        attempt("read the teacher's home", lambda: os.listdir(os.path.expanduser("~root")) and open("/root/.bashrc").read())
+        attempt("read the teacher's home", lambda: os.listdir(os.path.expanduser("~root")))
     def act(self, game, seat):
         try:
             attack()
@@ -430,7 +429,8 @@ def test_honest_results_are_intact(attacked) -> None:
     assert honest.keys() == clean.keys() and honest
     for key in honest:
         a, b = honest[key], clean[key]
-        assert (a["score0"], a["score1"], a["turns"], a["reason"]) == (b["score0"], b["score1"], b["turns"], b["reason"])
+        fields = ("score0", "score1", "turns", "reason")
+        assert [a[f] for f in fields] == [b[f] for f in fields]
         assert a["forfeit0"] is None and a["forfeit1"] is None
 
 

@@ -123,15 +123,16 @@ class TournamentConfig:
 
 # -- agent specs, without importing them -------------------------------------------------------------------
 # ``[NAME=]SPEC`` and the default names are `pyrat_env.cli_options`' (``pyrat play`` names agents the same way)
-def _file_digest(path: Path) -> str | None:
+def file_digest(path: str | os.PathLike, full: bool = False) -> str | None:
+    """A file's sha256 in hex (its first 16 digits unless ``full``); None if it cannot be read."""
     try:
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
-        return h.hexdigest()[:16]
     except OSError:
         return None
+    return h.hexdigest() if full else h.hexdigest()[:16]
 
 
 def _entry(name: str, spec: str, base_dir: str | os.PathLike | None) -> AgentEntry:
@@ -143,7 +144,7 @@ def _entry(name: str, spec: str, base_dir: str | os.PathLike | None) -> AgentEnt
         if not path.is_absolute():
             path = base / path
         path = path.resolve()
-        digest = _file_digest(path)
+        digest = file_digest(path)
         run_spec = str(path) + (f":{cls}" if cls else "")
     return AgentEntry(name=name, spec=spec, run_spec=run_spec, digest=digest)
 
@@ -160,9 +161,8 @@ def describe_agents(specs, base_dir: str | os.PathLike | None = None) -> tuple[A
 
 
 # -- TOML --------------------------------------------------------------------------------------------------
-TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend", "sandbox",
-             "format", "rounds",
-             "ray_address", "limits", "game"}
+TOML_KEYS = {"agents", "games_per_pair", "preset", "seed", "max_turns", "db", "replay_dir", "workers", "backend",
+             "sandbox", "format", "rounds", "ray_address", "limits", "game"}
 
 
 def load_toml(path: str | os.PathLike) -> dict:

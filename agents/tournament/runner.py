@@ -33,9 +33,9 @@ from pathlib import Path
 
 from pyrat_env.replay import save_replay
 
-from .config import AgentEntry, TournamentConfig
+from .config import AgentEntry, TournamentConfig, file_digest
 from .game import GameInterrupted, GameTask, play_isolated_game
-from .process import AgentGone, AgentProcess, ServerPool, bounded, file_digest
+from .process import AgentGone, AgentProcess, ServerPool, bounded
 from .sandbox import DEFAULT_SANDBOX, cgroup_support, check_sandbox
 from .schedule import ScheduledGame, make_schedule
 from .standings import pair_matrix, standings
@@ -319,6 +319,25 @@ def sandbox_warnings(sandbox: str) -> list[str]:
     return out
 
 
+def prepare_play(config: TournamentConfig, outcome: TournamentOutcome, pool: ServerPool, db: Path, tid: str,
+                 files_dir: str | os.PathLike | None, sandbox: str, check: bool,
+                 log: Callable[[str], None]) -> TournamentConfig:
+    """Before a run plays games: the files staged (the config to play), the sandbox warnings, the timed load check."""
+    played = stage_files(config, files_dir if files_dir is not None else default_files_dir(db, tid))
+    for msg in sandbox_warnings(sandbox):
+        outcome.warnings.append(msg)
+        log(msg)
+    if check:
+        t_load = time.monotonic()
+        problems = check_agents(played.agents, played, pool, workers=None, times=outcome.load_times)
+        outcome.load_seconds = round(time.monotonic() - t_load, 3)
+        for name, problem in problems.items():
+            msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
+            outcome.warnings.append(msg)
+            log(msg)
+    return played
+
+
 def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: str | os.PathLike | None = None,
                    workers: int = 1, backend: str = "local", ray_address: str | None = None, progress: bool = True,
                    bootstrap: int = 1000, check: bool = True, stop: threading.Event | None = None,
@@ -341,27 +360,13 @@ def run_tournament(config: TournamentConfig, db: str | os.PathLike, replay_dir: 
     out_dir = Path(replay_dir) if replay_dir is not None else default_replay_dir(db, tid)
     outcome = TournamentOutcome(tournament_id=tid, scheduled=len(schedule), games=0, played=0, db=str(db),
                                 replay_dir=str(out_dir))
-    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(64, 4 * workers)) as pool:
+    with TournamentStore(db) as store, ServerPool(sandbox) as pool:
         store.ensure_tournament(tid, config.to_dict(), len(schedule))
         stale_games(store, tid, config, log)
         done = store.done_keys(tid)
         todo = [g for g in schedule if g.key not in done]
-        played_config = stage_files(config, files_dir if files_dir is not None else default_files_dir(db, tid)) \
+        played_config = prepare_play(config, outcome, pool, db, tid, files_dir, sandbox, check, log) \
             if todo else config
-        if todo:
-            for msg in sandbox_warnings(sandbox):
-                outcome.warnings.append(msg)
-                log(msg)
-        if todo and check:
-            times: dict[str, float] = {}
-            t_load = time.monotonic()
-            problems = check_agents(played_config.agents, played_config, pool, workers=None, times=times)
-            outcome.load_seconds = round(time.monotonic() - t_load, 3)
-            outcome.load_times = times
-            for name, problem in problems.items():
-                msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
-                outcome.warnings.append(msg)
-                log(msg)
         bar = None
         if progress and todo:
             from tqdm import tqdm
@@ -404,7 +409,7 @@ def play_jobs(jobs: list[Job], store: TournamentStore, db: Path, workers: int = 
     tasks = [(job, make_task(job.config, job.game, sandbox)) for job in jobs]
     own_pool = None
     if backend == "local" and pool is None:
-        own_pool = pool = ServerPool(sandbox, max_idle=max(64, 4 * workers))
+        own_pool = pool = ServerPool(sandbox)
     games = _local_games(tasks, workers, stop, pool) if backend == "local" else \
         _ray_games(tasks, workers, ray_address, stop)
     played, failed = 0, []

@@ -20,13 +20,14 @@ One database may hold several tournaments; their ids are digests of their settin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 from pathlib import Path
 
 from pyrat_env.replay import utc_now
+
+from .config import file_digest
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tournaments (
@@ -75,14 +76,7 @@ class RecordExists(RuntimeError):
 
 
 def sha256_file(path: str | os.PathLike) -> str | None:
-    try:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    except OSError:
-        return None
+    return file_digest(path, full=True)
 
 
 class TournamentStore:
@@ -256,7 +250,7 @@ class TournamentStore:
             if not path.is_file():
                 problems[r["key"]] = f"replay {r['replay']} is missing"
             elif r["replay_sha256"] is None:
-                problems[r["key"]] = f"replay {r['replay']} has no digest in the database (recorded by an older version)"
+                problems[r["key"]] = f"replay {r['replay']} has no digest in the database (an older version's row)"
             elif sha256_file(path) != r["replay_sha256"]:
                 problems[r["key"]] = f"replay {r['replay']} was changed after the game (its sha256 differs)"
         return problems

@@ -392,7 +392,7 @@ def run_swiss(config: TournamentConfig, db: str | os.PathLike, rounds: int | Non
     outcome = runner.TournamentOutcome(tournament_id=tid, scheduled=total, games=0, played=0, db=str(db),
                                        replay_dir=str(out_dir))
     agents = [{"name": a.name, "spec": a.spec} for a in config.agents]
-    with TournamentStore(db) as store, ServerPool(sandbox, max_idle=max(64, 4 * workers)) as pool:
+    with TournamentStore(db) as store, ServerPool(sandbox) as pool:
         ensure_schema(store)
         store.ensure_tournament(tid, settings, total)
         store.grow_tournament(tid, settings, total)
@@ -402,23 +402,8 @@ def run_swiss(config: TournamentConfig, db: str | os.PathLike, rounds: int | Non
         recorded = sum(1 for r, (pairs, _) in pairings.items() if r < rounds
                        for g in round_games(n, r, pairs, config.seed) if g.key in done)
         todo = recorded < total
-        played_config = config
-        if todo:
-            played_config = runner.stage_files(config, files_dir if files_dir is not None
-                                               else runner.default_files_dir(db, tid))
-            for msg in runner.sandbox_warnings(sandbox):
-                outcome.warnings.append(msg)
-                log(msg)
-        if todo and check:
-            times: dict[str, float] = {}
-            t_load = time.monotonic()
-            problems = runner.check_agents(played_config.agents, played_config, pool, workers=None, times=times)
-            outcome.load_seconds = round(time.monotonic() - t_load, 3)
-            outcome.load_times = times
-            for name, problem in problems.items():
-                msg = f"warning: agent {name!r} cannot be loaded; it will forfeit its games: {problem}"
-                outcome.warnings.append(msg)
-                log(msg)
+        played_config = runner.prepare_play(config, outcome, pool, Path(db), tid, files_dir, sandbox, check, log) \
+            if todo else config
         bar = None
         if progress and todo:
             from tqdm import tqdm
