@@ -365,7 +365,10 @@ class ServerPool:
         self.started = 0
         from concurrent.futures import ThreadPoolExecutor
 
-        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-servers")
+        from pyrat_env.runtime import cpu_count
+
+        # the threads that start servers live as long as the pool (a server dies with the thread that started it)
+        self._spawner = ThreadPoolExecutor(max_workers=max(2, cpu_count()), thread_name_prefix="agent-servers")
 
     def acquire(self, run_spec: str, deadline: float, digest: str | None = None, memory_mb: int | None = None,
                 max_processes: int | None = None, disk_mb: int | None = None) -> ForkServer:
