@@ -48,9 +48,23 @@ def test_ppo_end_to_end_and_resume(tmp_path):
     agent = resolve_agent(str(run / "best.zip"))
     assert agent.kind == "neural"
     # resume: continue the same run to more steps
+    first_wall = json.loads((run / "state.json").read_text())["wall_s"]
     more = train_ppo(_ppo(tmp_path, timesteps=1024), resume=True)
     assert more["timesteps"] >= 1024
-    assert json.loads((run / "state.json").read_text())["num_timesteps"] >= 1024
+    state = json.loads((run / "state.json").read_text())
+    assert state["num_timesteps"] >= 1024
+    # the learning curve against wall time: a resumed run counts the earlier run's time too
+    from pyrat_rl.train.curve import first_crossing, learning_curve
+    from pyrat_rl.train.curve import main as curve_main
+
+    rows = learning_curve(run, "greedy")
+    assert len(rows) >= 2 and [r["timesteps"] for r in rows] == sorted(r["timesteps"] for r in rows)
+    assert all(r["wall_s"] is not None and r["wall_s"] > 0 for r in rows)
+    assert rows[-1]["wall_s"] > first_wall and state["wall_s"] >= rows[-1]["wall_s"]
+    assert first_crossing(rows, 0.0) == rows[0] and first_crossing(rows, 1.01) is None
+    assert curve_main([str(run), "--out", str(tmp_path / "curve.png")]) == 0
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert curve_main([str(tmp_path)]) == 2
 
 
 def test_ppo_self_play_pool(tmp_path):

@@ -353,6 +353,7 @@ class TrainingCallback(BaseCallback):
         self.t_start = time.perf_counter()
         self.steps_start = 0
         self.last_eval: dict = {}
+        self.state["wall_before"] = float(self.state.get("wall_s", 0.0))   # a resumed run's earlier wall time
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _evaluate(self) -> None:
@@ -392,13 +393,18 @@ class TrainingCallback(BaseCallback):
                     (self.run / "best.json").write_text(json.dumps(
                         {"timesteps": int(self.num_timesteps), "eval": {opp: mine}}, indent=1) + "\n")
         self.last_eval = results
-        self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "results": results})
+        # wall time of the whole run (earlier runs of a resumed one included): the learning curve against time
+        wall = float(self.state.get("wall_before", 0.0)) + time.perf_counter() - self.t_start
+        self.logger.record("eval/wall_minutes", wall / 60)
+        self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "wall_s": round(wall, 1),
+                                                   "results": results})
         if self.bar is not None and cfg.eval_opponents:
             first = results[cfg.eval_opponents[0]]
             self.bar.set_postfix({f"vs {cfg.eval_opponents[0]}": f"{100 * first['points']:.0f}%"}, refresh=False)
 
     def save_state(self) -> None:
         self.state["num_timesteps"] = int(self.num_timesteps)
+        self.state["wall_s"] = round(self.state["wall_before"] + time.perf_counter() - self.t_start, 1)
         (self.run / "state.json").write_text(json.dumps(self.state, indent=1) + "\n")
 
     def checkpoint(self, final: bool = False) -> None:
