@@ -242,3 +242,38 @@ def test_nine_agents_with_misbehaving_ones_finish_in_ten_minutes(tmp_path: Path)
     for name in ("sleeper", "looper", "memhog", "exiter"):
         assert by_name[name]["forfeits"] >= 8
     assert by_name["exiter"]["points"] == 0
+
+
+def test_a_late_fix_replays_only_that_agents_games(tmp_path: Path) -> None:
+    from pyrat_rl.agents.tournament.config import Limits, TournamentConfig, describe_agents, game_config
+
+    alice = tmp_path / "alice.py"
+    shutil.copy(ROOT / "agents" / "templates" / "agent_template.py", alice)
+    db = tmp_path / "late.sqlite"
+
+    def config() -> TournamentConfig:
+        return TournamentConfig(agents=describe_agents(["greedy", str(alice), "random"]), game=game_config("tiny"),
+                                seed=8, limits=Limits(turn_time=1.0, memory_mb=1024))
+
+    first = run_tournament(config(), db, progress=False, sandbox="none")
+    assert first.games == first.played == 6
+    before = _results(db)
+    with sqlite3.connect(db) as conn:
+        digests = dict(conn.execute("SELECT key, IFNULL(digest0, '-') || '/' || IFNULL(digest1, '-') FROM games"))
+    # the student hands in a fix: the same tournament, and only alice's 4 games are played again
+    alice.write_text(alice.read_text() + "\n# fixed a bug\n")
+    logs: list[str] = []
+    second = run_tournament(config(), db, progress=False, sandbox="none", log=logs.append)
+    assert second.tournament_id == first.tournament_id
+    assert second.games == 6 and second.played == 4
+    assert any("alice changed" in m and "4 game(s)" in m for m in logs), logs
+    after = _results(db)
+    untouched = [k for k in before if "1" not in k.split("-")[1:3]]   # keys r{round}-{a}-{b}-{f|s}; alice is 1
+    assert len(untouched) == 2 and all(after[k] == before[k] for k in untouched)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM superseded_games").fetchone()[0] == 4
+        new = dict(conn.execute("SELECT key, IFNULL(digest0, '-') || '/' || IFNULL(digest1, '-') FROM games"))
+    changed = {k for k in new if new[k] != digests[k]}
+    assert len(changed) == 4 and changed == set(before) - set(untouched)
+    # a third run has nothing left to play
+    assert run_tournament(config(), db, progress=False, sandbox="none").played == 0

@@ -84,7 +84,15 @@ class Agent(GreedyAgent):
         attempt("read a classmate's file", lambda: open({classmate!r}).read())
         attempt("edit a classmate's file", edit)
         attempt("list the submissions", lambda: os.listdir({submissions!r}))
-        attempt("read the teacher's home", lambda: os.listdir(os.path.expanduser("~root")))
+        attempt("read the host's secrets", lambda: open("/etc/shadow").read() or open("/etc/hostname").read())
+        import json
+        homes = {{}}
+        for home in ("/root", "/home"):
+            try:
+                homes[home] = sorted(os.listdir(home))
+            except OSError:
+                homes[home] = None
+        report("list the homes", json.dumps(homes))
     def act(self, game, seat):
         try:
             attack()
@@ -361,8 +369,15 @@ def test_the_database_and_replays_cannot_be_written(attacked) -> None:
 def test_other_submissions_cannot_be_read_or_changed(attacked) -> None:
     out = _output(attacked, "reader")
     for what in ("read a classmate's file", "edit a classmate's file", "list the submissions",
-                 "read the teacher's home"):
+                 "read the host's secrets"):
         assert f"ATTACK {what}: blocked" in out
+    # in /root and /home the sandbox shows at most the folders that lead to the Python installation it needs
+    line = next(x for x in out.splitlines() if x.startswith("ATTACK list the homes: "))
+    homes = json.loads(line.split(": ", 1)[1])
+    needed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    for home, names in homes.items():
+        for name in names or ():
+            assert any(Path(home) / name == p or Path(home) / name in p.parents for p in needed), (home, name)
     assert attacked["alice"].read_text() == attacked["alice_text"]
     everything = json.dumps(attacked["rows"])
     for replay in (attacked["root"] / "course-replays").rglob("*.json.gz"):
