@@ -452,3 +452,19 @@ def test_honest_results_are_intact(attacked) -> None:
 def test_planted_code_in_the_working_folder_never_runs(attacked) -> None:
     assert "PLANTED CODE RAN" not in json.dumps(attacked["rows"])
     assert "PLANTED" not in attacked["run"].stderr
+
+
+def test_a_missing_sandbox_is_one_clear_line(tmp_path: Path) -> None:
+    """Without bubblewrap the run stops (exit 2) and says what to do; --sandbox none runs, with a loud warning."""
+    env = dict(os.environ, PATH=str(tmp_path))   # no bwrap on the path
+    base = [*PYRAT, "tournament", "run", "--agents", "greedy", "random", "--preset", "tiny", "--quiet",
+            "--db", str(tmp_path / "t.sqlite")]
+    run = subprocess.run(base, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bwrap" in lines[0] and "--sandbox none" in lines[0] and "apt-get install" in lines[0]
+    assert not (tmp_path / "t.sqlite").exists()
+    run = subprocess.run([*base, "--sandbox", "none"], capture_output=True, text=True, timeout=300, env=env,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "warning: --sandbox none" in run.stderr and "can read your files" in run.stderr
