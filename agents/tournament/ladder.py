@@ -56,8 +56,10 @@ from pyrat_env.runtime import cpu_count
 from ..match import DEFAULT_MAX_TURNS, game_seed
 from .cli import check_agents_exist
 from .config import AgentEntry, Limits, describe_agents
+from .process import ServerPool
 from .ratings import ANCHOR_RATING, pool_ratings
 from .runner import Job, check_agents, default_replay_dir, play_jobs
+from .sandbox import DEFAULT_SANDBOX, SANDBOXES, SandboxUnavailable, check_sandbox
 from .schedule import ScheduledGame, circle_rounds
 from .standings import _text_table
 from .store import TournamentStore
@@ -274,7 +276,7 @@ def run_ladder(candidates: Sequence[AgentEntry], mazes: int = 20, preset_name: s
                max_turns: int | None = DEFAULT_MAX_TURNS, limits: Limits | None = None,
                db: str | os.PathLike = DEFAULT_DB, workers: int | None = None, progress: bool = True,
                bootstrap: int = 1000, check: bool = True, stop: threading.Event | None = None,
-               log: Callable[[str], None] | None = None) -> dict:
+               log: Callable[[str], None] | None = None, sandbox: str = DEFAULT_SANDBOX) -> dict:
     """Play the ladder's missing games, record them, and return the report (`ladder_report`, with the settings).
 
     ``mazes``: distinct mazes per pairing. Raises `CandidateError` for a candidate that cannot take part
@@ -291,7 +293,8 @@ def run_ladder(candidates: Sequence[AgentEntry], mazes: int = 20, preset_name: s
     db = Path(db)
     jobs: list[Job] = []
     scheduled = 0
-    with TournamentStore(db) as store:
+    check_sandbox(sandbox)
+    with TournamentStore(db) as store, ServerPool(sandbox) as pool:
         for gs in sets:
             tid = gs.tournament_id
             schedule = gs.schedule(mazes)
@@ -304,7 +307,7 @@ def run_ladder(candidates: Sequence[AgentEntry], mazes: int = 20, preset_name: s
             pending = {id(job.config) for job in jobs if job.config.candidate}
             entries = tuple(gs.agents[0] for gs in sets if id(gs) in pending)
             if entries:
-                problems = check_agents(entries, sets[0])
+                problems = check_agents(entries, sets[0], pool)
                 if problems:
                     name, problem = next(iter(problems.items()))
                     raise CandidateError(f"candidate {name!r} cannot be loaded: {opt.one_line(problem)}")
@@ -318,7 +321,8 @@ def run_ladder(candidates: Sequence[AgentEntry], mazes: int = 20, preset_name: s
             bar = tqdm(total=scheduled, initial=scheduled - len(jobs), unit="game", file=sys.stderr, desc="ladder",
                        dynamic_ncols=True, smoothing=0.1)
         try:
-            played, failed = play_jobs(jobs, store, db, workers=workers, stop=stop, log=log, bar=bar)
+            played, failed = play_jobs(jobs, store, db, workers=workers, stop=stop, log=log, bar=bar,
+                                       sandbox=sandbox, pool=pool)
         finally:
             if bar is not None:
                 bar.close()
@@ -414,6 +418,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bootstrap = opt.default_of(run_ladder, "bootstrap")
     parser.add_argument("--bootstrap", type=opt.positive, default=bootstrap, metavar="B",
                         help=opt.with_default("bootstrap resamples for the rating intervals", bootstrap))
+    parser.add_argument("--sandbox", choices=SANDBOXES, default=DEFAULT_SANDBOX,
+                        help=opt.with_default("bwrap: each agent in a bubblewrap sandbox; none: process limits "
+                                              "only (see docs/tournaments.md)", DEFAULT_SANDBOX))
     opt.add_json(parser, "print one JSON object (settings, ratings, pairings, counts)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -424,10 +431,12 @@ def run(args: argparse.Namespace) -> int:
         limits = Limits(turn_time=args.turn_time, preprocessing_time=args.preprocessing_time,
                         memory_mb=args.memory_mb or None)
     check_agents_exist(SimpleNamespace(agents=candidates))
+    with opt.user_errors(SandboxUnavailable):
+        check_sandbox(args.sandbox)
     with opt.user_errors(CandidateError, OSError):
         report = run_ladder(candidates, mazes=args.games, preset_name=args.preset, seed=args.seed,
                             max_turns=args.max_turns or None, limits=limits, db=args.db, workers=args.workers,
-                            progress=not args.quiet, bootstrap=args.bootstrap)
+                            progress=not args.quiet, bootstrap=args.bootstrap, sandbox=args.sandbox)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
