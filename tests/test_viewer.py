@@ -361,6 +361,34 @@ def test_bad_replay_through_the_real_command(replay_file, tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and str(path) in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_gif_of_a_game(replay, replay_file, tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    out = tmp_path / "game.gif"
+    assert pyrat_main(["watch", str(replay_file), "--turn", "2", "--gif", str(out), "--speed", "20"]) == 0
+    states = replay["states"]
+    with Image.open(out) as gif:
+        assert gif.n_frames == len(states) - 2          # turns 2 to the last
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
+        durations = gif.info.get("duration")
+    assert frames[0].shape[:2][::-1] == render.default_size(replay["width"], replay["height"], 2)
+    # each frame is the window's frame of its turn, up to the GIF's 64 colours
+    for k in (0, len(frames) // 2, len(frames) - 1):
+        expected = render.surface_to_array(render.draw_replay_frame(
+            replay, 2 + k, source=str(replay_file), title=replay_file.name)).astype(np.int16)
+        assert np.mean(np.abs(frames[k] - expected)) < 6
+    # frames differ where the game changed, and only there
+    for k in range(len(frames) - 1):
+        before, after = states[2 + k], states[3 + k]
+        if before["locations"] != after["locations"] or before["scores"] != after["scores"]:
+            assert not np.array_equal(frames[k], frames[k + 1]), k
+    assert durations is not None
+    capsys.readouterr()
+    assert pyrat_main(["watch", str(replay_file), "--gif", str(out), "--screenshot", str(tmp_path / "x.png")]) == 2
+
+
 def test_screenshot_of_the_last_turn(replay, replay_file, tmp_path, capsys):
     out = tmp_path / "shots" / "last.png"
     assert pyrat_main(["watch", str(replay_file), "--turn", "last", "--screenshot", str(out)]) == 0

@@ -5,6 +5,8 @@ Examples::
     pyrat watch runs/game.json.gz                      # window; space, arrows, Home/End, seek bar, h
     pyrat watch game.json --turn 40 --paused           # open at turn 40
     pyrat watch game.json --turn last --screenshot end.png   # no window (works without a display)
+    pyrat watch game.json --gif game.gif --speed 10          # an animated GIF of the game, drawn like the window
+    pyrat watch game.json --html game.html                   # a web page that plays the game in any browser
     pyrat watch game.json --html game.html             # one self-contained page: open it in any browser
 
 ``--html`` needs neither pygame nor a display: the page holds the game and the browser player
@@ -67,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--screenshot", metavar="OUT.png", default=None,
                      help="draw the frame at --turn into this image file and exit, without a window")
+    out.add_argument("--gif", metavar="OUT.gif", default=None,
+                     help="write the game from --turn (default 0) to the end as an animated GIF at --speed turns "
+                          "per second, drawn like the window (needs Pillow), and exit without a window")
     out.add_argument("--html", metavar="OUT.html", default=None,
                      help="write one self-contained web page that plays the game in a browser (no pygame, "
                           "no display, no network needed) and exit")
@@ -123,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: {exc}") from None
     if args.screenshot:
         return _screenshot(replay, path, turn, Path(args.screenshot), args.size)
+    if args.gif:
+        return _gif(replay, path, turn, Path(args.gif), args.size, args.speed)
     return _window(replay, path, turn, args)
 
 
@@ -171,6 +178,33 @@ def _screenshot(replay: dict, path: Path, turn: int, out: Path, size: tuple[int,
     except (OSError, pygame.error) as exc:
         raise UsageError(f"{out}: cannot write the image ({exc})") from None
     print(f"wrote {out} (turn {turn}, {surface.get_width()}x{surface.get_height()})")
+    return 0
+
+
+def _gif(replay: dict, path: Path, turn: int, out: Path, size: tuple[int, int] | None, speed: float) -> int:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UsageError("--gif needs Pillow: pip install pillow") from None
+    import pygame
+
+    from .render import replay_frames
+
+    frames, palette = [], None
+    for surface in replay_frames(replay, turn, size=size, source=str(path), title=path.name):
+        image = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
+        if palette is None:   # one palette for the whole game: small files, no flicker
+            palette = image.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+        frames.append(image.quantize(palette=palette, dither=Image.Dither.NONE))
+    durations = [max(20, int(round(1000 / speed)))] * len(frames)
+    durations[-1] = 2000   # the result stays on screen
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frames[0].save(out, save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{out}: cannot write the animation ({exc})") from None
+    print(f"wrote {out} ({len(frames)} frames, turns {turn} to {turn + len(frames) - 1}, {speed:g} turns/s)")
     return 0
 
 

@@ -949,7 +949,21 @@ def draw_replay_frame(replay: Mapping, index: int, size: tuple[int, int] | None 
     return surface
 
 
+def replay_frames(replay: Mapping, start: int = 0, stop: int | None = None, size: tuple[int, int] | None = None,
+                  source: str = "replay", title: str | None = None):
+    """The frames of states ``start`` to ``stop`` (inclusive; default: the last) as surfaces, one model for all."""
+    model = GameModel(replay, source=source, title=title)
+    if size is None:
+        size = default_size(model.maze.width, model.maze.height, len(model.names))
+    surface = pygame.Surface((int(size[0]), int(size[1])))
+    layout = compute_layout(surface.get_size(), model.maze.width, model.maze.height, panel=True, seekbar=False)
+    for index in range(start, model.last + 1 if stop is None else stop + 1):
+        draw_scene(surface, model.scene(index), layout)
+        yield surface
+
+
 __all__ = [
     "GameModel", "Layout", "PlayerStyle", "Scene", "board_surface", "compute_layout", "default_size",
-    "describe_result", "draw_replay_frame", "draw_scene", "player_color", "render_rgb", "surface_to_array",
+    "describe_result", "draw_replay_frame", "draw_scene", "player_color", "render_rgb", "replay_frames",
+    "surface_to_array",
 ]
