@@ -183,14 +183,14 @@ def test_static_scan(tmp_path) -> None:
 
 
 def _fake_play(seen: list):
-    def play(task, stop=None, **kwargs):
-        seen.append((task, kwargs))
+    def play(task, stop=None, pool=None):
+        seen.append((task, pool))
         return _record(names=task.names)
     return play
 
 
 @pytest.mark.parametrize("sandbox", [None, "none", "bwrap"])
-def test_sandbox_option_is_forwarded_only_when_given(tmp_path, monkeypatch, capsys, sandbox) -> None:
+def test_the_sandbox_option_reaches_the_game(tmp_path, monkeypatch, capsys, sandbox) -> None:
     seen: list = []
     monkeypatch.setattr(game_module, "play_isolated_game", _fake_play(seen))
     f = tmp_path / "alice.py"
@@ -198,8 +198,8 @@ def test_sandbox_option_is_forwarded_only_when_given(tmp_path, monkeypatch, caps
     argv = ["check", str(f), "--turn-time", "0.25", "--memory-mb", "0", "--preprocessing-time", "2"]
     argv += [] if sandbox is None else ["--sandbox", sandbox]
     assert chk.run_check(_parse(argv)) == 0
-    task, kwargs = seen[0]
-    assert kwargs == ({} if sandbox is None else {"sandbox": sandbox})
+    task, pool = seen[0]
+    assert task.sandbox == (sandbox or "bwrap") and pool is not None and pool.sandbox == task.sandbox
     assert task.limits.turn_time == 0.25 and task.limits.memory_mb is None and task.limits.preprocessing_time == 2
     assert task.names == ("alice", "greedy") and task.game == preset("official").to_dict()   # the default preset
     assert "alice" in capsys.readouterr().out

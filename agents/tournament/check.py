@@ -43,12 +43,12 @@ from pyrat_env.runtime import cpu_count
 
 from ..match import DEFAULT_MAX_TURNS
 from .config import Limits, TournamentConfig, describe_agents, game_config
+from .sandbox import DEFAULT_SANDBOX, SANDBOXES
 from .schedule import make_schedule
 
 OUTPUT_CHARS = 500          # characters of the agent's output kept in a report
 ERROR_SAMPLES = 3           # error messages kept in a report
 MESSAGE_CHARS = 300         # characters of each message kept
-SANDBOXES = ("bwrap", "none")
 _ERROR_KINDS = ("exception", "invalid_action")
 CSV_FIELDS = ("file", "name", "verdict", "ok", "problem", "loaded", "opponent", "seat", "result", "score",
               "opponent_score", "reason", "turns", "think_median_ms", "think_p99_ms", "think_max_ms",
@@ -194,11 +194,11 @@ def _load_problem(message: str, classes: list[str] | None, spec: str) -> str:
 
 def check_submission(path: str | Path, opponent: str = "greedy", preset: str = "official", limits: Limits | None = None,
                      seed: int = 0, max_turns: int | None = DEFAULT_MAX_TURNS, stop: threading.Event | None = None,
-                     **play_kwargs) -> dict:
+                     sandbox: str = DEFAULT_SANDBOX, pool=None) -> dict:
     """Check one submission by one game against ``opponent``; a JSON-able report (see the module docstring).
 
     ``path`` is a ``.py`` file or a checkpoint, optionally ``file.py:Class``. ``limits`` defaults to the
-    official `Limits`. ``play_kwargs`` go to `play_isolated_game` (sandbox options...). Raises
+    official `Limits`. ``sandbox``: as in tournaments; ``pool``: the agents' servers (`ServerPool`). Raises
     ``FileNotFoundError`` when the file does not exist; any other problem is in the report.
     """
     from .game import play_isolated_game
@@ -223,7 +223,7 @@ def check_submission(path: str | Path, opponent: str = "greedy", preset: str = "
     game = make_schedule(len(entries), 2, int(seed))[0]
     seat = game.seats.index(0)
     report["name"] = entries[0].name
-    record = play_isolated_game(make_task(config, game), stop, **play_kwargs)
+    record = play_isolated_game(make_task(config, game, sandbox), stop, pool)
     return summarize(record, seat, report, spec)
 
 
@@ -300,7 +300,7 @@ def _error_report(spec: str, opponent: str, limits: Limits, exc: BaseException) 
 def check_submissions(paths: Sequence[str | Path], workers: int | None = None, opponent: str = "greedy",
                       preset: str = "official", limits: Limits | None = None, seed: int = 0,
                       max_turns: int | None = DEFAULT_MAX_TURNS, on_done: Callable[[dict], None] | None = None,
-                      **play_kwargs) -> list[dict]:
+                      sandbox: str = DEFAULT_SANDBOX) -> list[dict]:
     """`check_submission` for each path, ``workers`` games at once (default: half the cores); reports in order.
 
     A check that raises (the game could not be played) gives an ``ERROR`` report; a missing file raises
@@ -316,11 +316,14 @@ def check_submissions(paths: Sequence[str | Path], workers: int | None = None, o
     workers = max(1, workers or default_workers())
     stop = threading.Event()
     reports: list[dict | None] = [None] * len(specs)
+    from .process import ServerPool
+
+    servers = ServerPool(sandbox)   # one for every check: the opponent's server stays warm
 
     def one(spec: str) -> dict:
         try:
             return check_submission(spec, opponent=opponent, preset=preset, limits=limits, seed=seed,
-                                    max_turns=max_turns, stop=stop, **play_kwargs)
+                                    max_turns=max_turns, stop=stop, sandbox=sandbox, pool=servers)
         except Exception as exc:  # noqa: BLE001 - a runner problem: reported for this file, the others go on
             if stop.is_set():
                 raise
@@ -339,8 +342,10 @@ def check_submissions(paths: Sequence[str | Path], workers: int | None = None, o
     except BaseException:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+        servers.close()
         raise
     pool.shutdown(wait=True)
+    servers.close()
     return [r for r in reports if r is not None]
 
 
@@ -495,9 +500,11 @@ def run_check(args: argparse.Namespace) -> int:
     preset = getattr(args, "preset", None) or "official"
     seed = int(getattr(args, "seed", None) or 0)
     limits = _limits(args)
-    play_kwargs = {}
-    if getattr(args, "sandbox", None) is not None:
-        play_kwargs["sandbox"] = args.sandbox
+    from .sandbox import SandboxUnavailable, check_sandbox
+
+    sandbox = getattr(args, "sandbox", None) or DEFAULT_SANDBOX
+    with opt.user_errors(SandboxUnavailable):
+        check_sandbox(sandbox)
     csv_to = getattr(args, "csv", None)
     as_json = bool(getattr(args, "json", False))
     bar = None
@@ -514,7 +521,7 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         with opt.user_errors(FileNotFoundError):
             reports = check_submissions(files, workers=getattr(args, "workers", None), opponent=opponent,
-                                        preset=preset, limits=limits, seed=seed, on_done=done, **play_kwargs)
+                                        preset=preset, limits=limits, seed=seed, on_done=done, sandbox=sandbox)
     finally:
         if bar is not None:
             bar.close()
