@@ -134,7 +134,7 @@ def maze_generation_ms(n: int = 200, seed: int = 0, compiled: bool = True) -> fl
         _accel.set_enabled(before)
 
 
-def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) -> dict:
+def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True, tournament: bool = False) -> dict:
     """All figures of one run, with ratios against the references measured in it."""
     secs = 0.3 if quick else 1.0
     out: dict = {
@@ -156,6 +156,10 @@ def run_benchmarks(quick: bool = False, train: bool = False, envs: bool = True) 
     if train:  # training figures come from the layer that trains, declared as an entry point (pyrat_env.registry)
         out.update(registry.load(registry.BENCHMARKS, "train")(quick=quick))
     ratios = dict(out.get("ratios", {}))
+    if tournament:  # idem: tournaments are a higher layer's
+        figures = registry.load(registry.BENCHMARKS, "tournament")(quick=quick)
+        ratios.update(figures.pop("ratios", {}))
+        out.update(figures)
     if out.get("pyrat_game_turns_per_s"):
         ratios["engine_batched_vs_pyrat_game"] = out["engine_batched_turns_per_s"] / out["pyrat_game_turns_per_s"]
         ratios["engine_single_vs_pyrat_game"] = out["engine_turns_per_s"] / out["pyrat_game_turns_per_s"]
@@ -172,10 +176,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="shorter measurements (less precise)")
     parser.add_argument("--train", action="store_true", help="also measure PPO training speed per network")
     parser.add_argument("--no-envs", action="store_true", help="skip the environment measurements")
+    parser.add_argument("--tournament", action="store_true",
+                        help="also measure tournament games per second against the same games in pyrat play")
 
 
 def run(args) -> int:
-    res = run_benchmarks(quick=args.quick, train=args.train, envs=not args.no_envs)
+    res = run_benchmarks(quick=args.quick, train=args.train, envs=not args.no_envs, tournament=args.tournament)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0

@@ -277,3 +277,15 @@ def test_a_late_fix_replays_only_that_agents_games(tmp_path: Path) -> None:
     assert len(changed) == 4 and changed == set(before) - set(untouched)
     # a third run has nothing left to play
     assert run_tournament(config(), db, progress=False, sandbox="none").played == 0
+
+
+@pytest.mark.slow
+def test_tournament_benchmark_measures_both_sides() -> None:
+    from pyrat_env.bench import run_benchmarks
+
+    res = run_benchmarks(quick=True, envs=False, tournament=True)
+    assert res["tournament_games"] == 10
+    for name in res["play_games_per_s"]:
+        assert res["play_games_per_s"][name] > 0 and res["tournament_games_per_s"][name] > 0
+        ratio = res["ratios"][f"tournament_vs_play_{name}"]
+        assert ratio == pytest.approx(res["tournament_games_per_s"][name] / res["play_games_per_s"][name])
