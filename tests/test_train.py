@@ -62,7 +62,14 @@ def test_ppo_end_to_end_and_resume(tmp_path):
     assert all(r["wall_s"] is not None and r["wall_s"] > 0 for r in rows)
     assert rows[-1]["wall_s"] > first_wall and state["wall_s"] >= rows[-1]["wall_s"]
     assert first_crossing(rows, 0.0) == rows[0] and first_crossing(rows, 1.01) is None
-    assert curve_main([str(run), "--out", str(tmp_path / "curve.png")]) == 0
+    assert curve_main([str(run), "--out", str(tmp_path / "curve.png"), "--games", "2"]) == 0
+    from pyrat_rl.train.curve import checkpoint_curve, wilson
+
+    ckpts = checkpoint_curve(run, "random", games=2, seed=3)
+    assert ckpts and all(0 <= c["low"] <= c["points"] <= c["high"] <= 1 and c["games"] == 2 for c in ckpts)
+    assert [c["timesteps"] for c in ckpts] == sorted(c["timesteps"] for c in ckpts)
+    low, high = wilson(0.55, 400)
+    assert 0.50 < low < 0.55 < high < 0.60
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert curve_main([str(tmp_path)]) == 2
 
