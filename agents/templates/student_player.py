@@ -5,7 +5,8 @@ the standings), and improve ``turn``. Rules of a submission:
 
 * one ``.py`` file that defines one ``Player`` subclass (or a ``pyrat_env.Agent`` subclass, see
   ``agent_template.py``);
-  it may import the standard library, numpy, scipy, torch and pyrat, and files placed beside it;
+  it may import the standard library, numpy, scipy, torch and pyrat; in a tournament it runs in a sandbox
+  that sees this file only (not files placed beside it), with no network, writing only to its own ``/tmp``;
 * ``preprocessing`` may think for 3 seconds, ``turn`` for 0.1 second: a late answer counts as
   ``nothing``, and 10 late answers in a row lose the game;
 * an exception or a value that is not an ``Action`` counts as ``nothing``; exiting, crashing or
@@ -13,7 +14,7 @@ the standings), and improve ``turn``. Rules of a submission:
   the tournament database for your teacher, nowhere else.
 
 It needs pyrat-game (``pip install "pyrat-rl[players]"``; the student install ``pyrat-rl[all]`` has it).
-Try it before you submit::
+Try it before you submit (``pyrat tournament check alice.py`` plays one game under tournament conditions)::
 
     pyrat play path/to/alice.py greedy --games 2 --seed 1
     pyrat tournament run --agents path/to/alice.py greedy random --preset tiny --db try.sqlite
