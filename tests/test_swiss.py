@@ -271,6 +271,16 @@ def test_small_swiss_run_ranks_greedy_above_random(tmp_path: Path) -> None:
     info, rows, matrix = swiss_tournament_standings(db, out.tournament_id, bootstrap=50)
     assert [r["agent"] for r in rows] == [r["agent"] for r in out.standings]
     assert len(list((tmp_path / "replays").glob("*.json.gz"))) == 8
+    # the published site ranks the same way, byes included
+    from pyrat_rl.agents.tournament.publish import publish
+
+    publish(db, tmp_path / "site", bootstrap=50)
+    index = (tmp_path / "site" / "index.html").read_text()
+    positions = [index.index(f">{r['agent']}</a></td>") for r in out.standings]
+    assert positions == sorted(positions)
+    for r in out.standings:   # each row's points cell, a bye's point included
+        cell = index[positions[out.standings.index(r)]:].split('<td class="num">', 2)[1].split("<", 1)[0]
+        assert float(cell) == r["points"], (r["agent"], cell, r["points"])
 
 
 # -- the synthetic field ------------------------------------------------------------------------------------------

@@ -383,6 +383,10 @@ def publish(db: str | os.PathLike, out_dir: str | os.PathLike, tournament: str |
             finder = getattr(store, "replay_problems", None)
             problems = dict(finder(tid)) if finder is not None else {}
         info, rows, matrix = tournament_standings(db, tid, bootstrap=bootstrap)
+        from .swiss import is_swiss, swiss_tournament_standings
+
+        if is_swiss(info):   # byes count in a Swiss tournament's standings
+            info, rows, matrix = swiss_tournament_standings(db, tid, bootstrap=bootstrap)
     except sqlite3.DatabaseError as exc:
         raise PublishError(f"{db}: not a tournament database ({exc})") from None
     except ValueError as exc:   # no tournament, or an unknown or ambiguous id
