@@ -30,7 +30,7 @@ def learning_curve(run: str | Path, opponent: str = "greedy") -> list[dict]:
         if res is None:
             continue
         rows.append({"timesteps": int(e["timesteps"]), "wall_s": e.get("wall_s"), "points": res.get("points"),
-                     "win_rate": res.get("win_rate")})
+                     "win_rate": res.get("win_rate"), "games": res.get("games")})
     if not rows:
         raise ValueError(f"{path}: no evaluation against {opponent!r} recorded")
     return rows
@@ -84,9 +84,9 @@ def plot(rows: list[dict], out: str | Path, target: float | None = None, title: 
 
     minutes = [(r["wall_s"] or 0) / 60 for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    games = rows[0].get("games")
     ax.plot(minutes, [100 * r["points"] for r in rows], marker="o", alpha=0.6,
-            label=f"the run's evaluations ({rows[0].get('games', 'few')} games each)" if "games" in rows[0]
-            else "the run's own evaluations")
+            label="the run's own evaluations" + (f" ({games} games each)" if games else ""))
     if checkpoints:
         cm = [c["wall_s"] / 60 for c in checkpoints]
         ax.errorbar(cm, [100 * c["points"] for c in checkpoints],
@@ -100,10 +100,9 @@ def plot(rows: list[dict], out: str | Path, target: float | None = None, title: 
     ax.set_ylabel("points (%: a win 1, a draw 0.5)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    top = ax.secondary_xaxis("top", functions=(lambda m: m, lambda m: m))
     if len(rows) > 1 and minutes[-1] > 0:
         rate = rows[-1]["timesteps"] / minutes[-1]
-        top.set_xlabel(f"(about {rate * 60:,.0f} env steps per hour of wall time)")
+        ax.set_xlabel(f"wall time of the run (minutes; {rate / 1e3:,.0f} k env steps a minute)")
     ax.legend(loc="lower right")
     if title:
         ax.set_title(title)
