@@ -81,31 +81,37 @@ def check_game(game: Mapping, source: str = "replay") -> None:
     if not isinstance(states, list) or not states:
         raise ReplayError(f"{source}: field 'states' must be a non-empty list")
 
-    def is_cell(x: object) -> bool:
-        return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < n
-
     for i, st in enumerate(states):
-        where = f"{source}: states[{i}]"
-        if not isinstance(st, Mapping):
-            raise ReplayError(f"{where} must be an object")
-        locs = st.get("locations")
-        if not isinstance(locs, Mapping):
-            raise ReplayError(f"{where}.locations must be an object")
-        muds = st.get("muds") or {}
-        for name in names:
-            if not is_cell(locs.get(name)):
-                raise ReplayError(f"{where}: location of {name!r} is {locs.get(name)!r}, not a cell of the maze")
-            mud = muds.get(name) if isinstance(muds, Mapping) else None
-            if isinstance(mud, Mapping) and mud.get("target") is not None and not is_cell(mud["target"]):
-                raise ReplayError(f"{where}: mud target of {name!r} is {mud['target']!r}, not a cell")
-        cheese = st.get("cheese")
-        if not isinstance(cheese, list) or not all(is_cell(c) for c in cheese):
-            raise ReplayError(f"{where}.cheese must be a list of cells of the maze")
-        scores = st.get("scores")
-        if not isinstance(scores, Mapping) or not all(
-                isinstance(scores.get(name, 0), (int, float)) and not isinstance(scores.get(name, 0), bool)
-                and math.isfinite(scores.get(name, 0)) for name in names):
-            raise ReplayError(f"{where}.scores must map player names to numbers")
+        check_state(st, f"{source}: states[{i}]", names, n)
+
+
+def check_state(st: object, where: str, names: list[str], n_cells: int) -> None:
+    """Raise `ReplayError` (naming ``where``) unless a replay state can be drawn: locations, mud targets and
+    cheese on cells of the maze, numeric scores. The browser player's check and the pygame viewer's
+    (`pyrat_env.viewer.render.GameModel`)."""
+    def is_cell(x: object) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < n_cells
+
+    if not isinstance(st, Mapping):
+        raise ReplayError(f"{where} must be an object")
+    locs = st.get("locations")
+    if not isinstance(locs, Mapping):
+        raise ReplayError(f"{where}.locations must be an object")
+    muds = st.get("muds") or {}
+    for name in names:
+        if not is_cell(locs.get(name)):
+            raise ReplayError(f"{where}: location of {name!r} is {locs.get(name)!r}, not a cell of the maze")
+        mud = muds.get(name) if isinstance(muds, Mapping) else None
+        if isinstance(mud, Mapping) and mud.get("target") is not None and not is_cell(mud["target"]):
+            raise ReplayError(f"{where}: mud target of {name!r} is {mud['target']!r}, not a cell")
+    cheese = st.get("cheese")
+    if not isinstance(cheese, list) or not all(is_cell(c) for c in cheese):
+        raise ReplayError(f"{where}.cheese must be a list of cells of the maze")
+    scores = st.get("scores")
+    if not isinstance(scores, Mapping) or not all(
+            isinstance(scores.get(name, 0), (int, float)) and not isinstance(scores.get(name, 0), bool)
+            and math.isfinite(scores.get(name, 0)) for name in names):
+        raise ReplayError(f"{where}.scores must map player names to numbers")
 
 
 def default_title(game: Mapping) -> str:

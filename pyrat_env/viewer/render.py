@@ -30,6 +30,7 @@ import pygame
 from ..engine import Maze, round_score
 from ..replay import ReplayError, maze_from_game
 from . import sprites
+from .html import check_state
 from .sprites import Color, shade
 
 # -- colours -------------------------------------------------------------------------------------
@@ -259,28 +260,8 @@ class GameModel:
         return "result" in self.replay or self.replay.get("format") != "pyrat-replay/1"
 
     def _check_state(self, i: int, st: object) -> None:
-        where = f"{self.source}: states[{i}]"
-        if not isinstance(st, Mapping):
-            raise ReplayError(f"{where} must be an object")
-        locs = st.get("locations")
-        if not isinstance(locs, Mapping):
-            raise ReplayError(f"{where}.locations must be an object")
-        n = self.maze.n_cells
-        for name in self.names:
-            cell = locs.get(name)
-            if not isinstance(cell, int) or not 0 <= cell < n:
-                raise ReplayError(f"{where}: location of {name!r} is {cell!r}, not a cell of the maze")
-            mud = _mud_of(st, name)
-            if mud is not None and mud.get("target") is not None and not (
-                    isinstance(mud["target"], int) and 0 <= mud["target"] < n):
-                raise ReplayError(f"{where}: mud target of {name!r} is {mud['target']!r}, not a cell")
-        cheese = st.get("cheese")
-        if not isinstance(cheese, list) or not all(isinstance(c, int) and 0 <= c < n for c in cheese):
-            raise ReplayError(f"{where}.cheese must be a list of cells of the maze")
-        scores = st.get("scores")
-        if not isinstance(scores, Mapping) or not all(
-                isinstance(scores.get(name, 0), (int, float)) for name in self.names):
-            raise ReplayError(f"{where}.scores must map player names to numbers")
+        # the one check of a state, shared with the browser player
+        check_state(st, f"{self.source}: states[{i}]", self.names, self.maze.n_cells)
 
     def sync(self) -> int:
         """Read states added since the last call; returns the index of the last state."""
