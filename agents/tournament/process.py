@@ -156,7 +156,6 @@ class ForkServer:
         self.cgroup: CgroupSet | None = None
         self.private: str | None = None
         self.preload_seconds = 0.0
-        self.lock = threading.Lock()
         self.dead = False
         # what an idle server holds, roughly (resident memory measured here: 60-70 MB with numpy, scipy and the
         # project; about 300 MB more with torch)
@@ -220,7 +219,7 @@ class ForkServer:
             return ""
         return lines[-1] if lines else ""
 
-    def _recv(self, deadline: float, fds: bool = False) -> dict | None:
+    def _recv(self, deadline: float) -> dict | None:
         if self.sock is None:
             return None
         while True:

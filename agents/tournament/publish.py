@@ -291,25 +291,21 @@ def _agent_page(site: _Site, i: int) -> str:
     out.append(_table([("#", True), ("round", True), ("seat", True), ("opponent", False), ("result", False),
                        ("score", True), ("reason", False), ("turns", True), ("timeouts", True), ("errors", True),
                        ("forfeit", False), ("replay", False)], body))
-    # Problems
-    sections = []
+    # Problems and output, game by game
+    sections, outputs = [], []
     for g in mine:
-        items = _problem_items(g, _seat(g, i))
+        seat = _seat(g, i)
+        against = f"Game {g['idx']} against {esc(site.names[g[f'seat{1 - seat}']])}"
+        items = _problem_items(g, seat)
         if items:
-            j = g[f"seat{1 - _seat(g, i)}"]
-            sections.append(f"<h3>Game {g['idx']} against {esc(site.names[j])} "
-                            f"({site.game_link(g, '../', 'watch')})</h3>\n<ul>\n" + "\n".join(items) + "\n</ul>")
+            sections.append(f"<h3>{against} ({site.game_link(g, '../', 'watch')})</h3>\n<ul>\n"
+                            + "\n".join(items) + "\n</ul>")
+        text = _output_of(g, seat)
+        if text:
+            outputs.append(f"<details><summary>{against} ({len(text.encode('utf-8'))} bytes)</summary>\n"
+                           f'<pre class="pyrat-output">{esc(text)}</pre></details>')
     out.append("<h2>Timeouts, errors and forfeits</h2>")
     out.append("\n".join(sections) if sections else "<p>None.</p>")
-    # Output
-    outputs = []
-    for g in mine:
-        text = _output_of(g, _seat(g, i))
-        if text:
-            j = g[f"seat{1 - _seat(g, i)}"]
-            outputs.append(f"<details><summary>Game {g['idx']} against {esc(site.names[j])} "
-                           f"({len(text.encode('utf-8'))} bytes)</summary>\n"
-                           f'<pre class="pyrat-output">{esc(text)}</pre></details>')
     out.append("<h2>What it printed</h2>")
     out.append("\n".join(outputs) if outputs else "<p>Nothing.</p>")
     out.append(_footer())

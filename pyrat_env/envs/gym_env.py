@@ -83,17 +83,19 @@ def resolve_rotate(rotate: bool | str, config: GameConfig) -> bool:
 RENDER_MODES = ("ansi", "rgb_array")
 
 
-def set_game_options(env: Any, preset: str | None, config: GameConfig | dict | None, seat: int | str,
+def set_game_options(env: Any, preset: str | None, config: GameConfig | dict | None, seat: int | str | None,
                      encoder: str | Encoder, reward: str, max_turns: int | str | None, rotate: bool | str,
                      render_mode: str | None, **settings) -> None:
-    """Check the options every PyRat env shares and store them on ``env``: ``config``, ``seat_option``,
-    ``reward_kind``, ``max_turns``, ``rotate_seat1``, ``encoder``, ``render_mode``."""
+    """Check the options every PyRat env shares and store them on ``env``: ``config``, ``seat_option`` (not for
+    ``seat=None``: an env where every seat learns), ``reward_kind``, ``max_turns``, ``rotate_seat1``, ``encoder``,
+    ``render_mode``."""
     env.config = game_config(preset, config, **settings)
-    if seat not in (0, 1, "random"):
+    if seat is not None and seat not in (0, 1, "random"):
         raise ValueError(f"seat must be 0, 1 or 'random', got {seat!r}")
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise ValueError(f"render_mode must be one of {list(RENDER_MODES)} or None")
-    env.seat_option = seat
+    if seat is not None:
+        env.seat_option = seat
     env.reward_kind = check_reward(reward)
     env.max_turns = resolve_max_turns(max_turns, env.config)
     env.rotate_seat1 = resolve_rotate(rotate, env.config)

@@ -18,19 +18,17 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
-from ..encoders import ROTATED_ACTION, Encoder, action_mask_table, make_encoder
+from ..encoders import ROTATED_ACTION, Encoder, action_mask_table
 from ..engine import Game
 from ..mazes import GameConfig, GameSetup, new_game
 from .gym_env import (
     PLAYER_NAMES,
-    check_reward,
-    game_config,
+    RENDER_MODES,
     new_seed,
     outcome,
     render_game_rgb,
     render_game_text,
-    resolve_max_turns,
-    resolve_rotate,
+    set_game_options,
 )
 
 _MUD_MASK = np.array([1, 0, 0, 0, 0], dtype=np.int8)
@@ -61,21 +59,14 @@ class PyRatParallelEnv(ParallelEnv):
     **Versions.** v0 (``metadata["name"] = "pyrat_v0"``): first version.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "name": "pyrat_v0", "render_fps": 10,
+    metadata = {"render_modes": list(RENDER_MODES), "name": "pyrat_v0", "render_fps": 10,
                 "is_parallelizable": True}
 
     def __init__(self, preset: str | None = "official", config: GameConfig | dict | None = None,
                  encoder: str | Encoder = "planes", reward: str = "score_diff",
                  max_turns: int | str | None = "auto", rotate: bool | str = "auto",
                  render_mode: str | None = None, **settings) -> None:
-        self.config = game_config(preset, config, **settings)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
-        self.reward_kind = check_reward(reward)
-        self.max_turns = resolve_max_turns(max_turns, self.config)
-        self.rotate_seat1 = resolve_rotate(rotate, self.config)
-        self.encoder = make_encoder(encoder)
+        set_game_options(self, preset, config, None, encoder, reward, max_turns, rotate, render_mode, **settings)
         self.possible_agents = list(PLAYER_NAMES)
         self.agents: list[str] = []
         w, h = self.config.width, self.config.height
