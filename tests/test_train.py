@@ -311,3 +311,17 @@ def test_ppo_on_several_presets(tmp_path):
     res = play_series([str(tmp_path / "ppo" / "last.zip"), "greedy"], games=2, seed=0, config="classic",
                       turn_time=None, preprocessing_time=None, max_turns=30)
     assert res.errors == [0, 0]
+
+
+def test_dataset_is_the_same_with_worker_processes():
+    # chunks draw their own seeds, so two processes record exactly the games one process records
+    kw = dict(max_turns=140, chunk=3)
+    one = generate_dataset("opportunist", "greedy:1,expert:1", 7, preset("tiny"), seed=4, workers=1, **kw)
+    two = generate_dataset("opportunist", "greedy:1,expert:1", 7, preset("tiny"), seed=4, workers=2, **kw)
+    assert len(one) == len(two) > 30
+    assert [m.key() for m in one.mazes] == [m.key() for m in two.mazes]
+    for k in ("game", "seat", "rot", "turn", "pos", "scores", "cheese", "action", "mask", "ret"):
+        np.testing.assert_array_equal(getattr(one, k), getattr(two, k), err_msg=k)
+    # and another seed gives other games
+    other = generate_dataset("opportunist", "greedy:1,expert:1", 7, preset("tiny"), seed=5, workers=2, **kw)
+    assert [m.key() for m in other.mazes] != [m.key() for m in one.mazes]

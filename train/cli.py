@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 from pathlib import Path
 
 from pyrat_env import cli_options as opt
@@ -118,6 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--dagger", type=opt.count, default=None, help=d("DAgger rounds after the first fit",
                                                                     ic.dagger_rounds))
     p.add_argument("--dagger-games", type=opt.positive, default=None, help=d("games per DAgger round", ic.dagger_games))
+    p.add_argument("--workers", type=opt.count, default=None,
+                   help=d("processes recording the expert's games (0: one per core)", ic.workers))
     p.add_argument("--eval-games", type=opt.count, default=None,
                    help=d("paired games against each evaluation opponent at the end", ic.eval_games))
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/imitate-POLICY)")
@@ -126,6 +129,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .zip or .pt checkpoint")
     p.add_argument("output", help="OUT.pt or OUT.onnx")
     p.add_argument("--description", default=None, help="description stored in the metadata (shown by pyrat agents)")
+    p.add_argument("--lookahead", choices=["search"], default=None,
+                   help="the exported agent plays the network guiding this search at play time "
+                        "(pyrat_rl.agents.net_search); default: the network alone")
+    p.add_argument("--prior", type=float, default=None,
+                   help="with --lookahead: weight of the network's move log-probability in a target's value "
+                        "(default 0.25)")
 
     p = sub.add_parser("eval", help="paired games between two agents, all stepped at once (batched evaluator)")
     p.add_argument("agent", help="agent spec (a checkpoint path, a built-in name...)")
@@ -255,7 +264,7 @@ def _imitate(args: argparse.Namespace) -> int:
           "out": args.out or f"runs/imitate-{args.policy}"}
     _set(kw, opponents=args.opponents, games=args.games, epochs=args.epochs, batch_size=args.batch_size,
          lr=args.lr, patience=args.patience, dagger_rounds=args.dagger, dagger_games=args.dagger_games,
-         eval_games=args.eval_games, net_kwargs=args.net)
+         workers=args.workers, eval_games=args.eval_games, net_kwargs=args.net)
     cfg = ImitationConfig(**kw)
     _check_training(args)
     _check_agents("--expert", [cfg.expert])
@@ -272,7 +281,16 @@ def _export(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() not in (".pt", ".onnx"):
         raise UsageError(f"export to OUT.pt or OUT.onnx, not {args.output}")
     with opt.user_errors(ValueError):   # not a PyRat checkpoint
-        path = export_checkpoint(args.checkpoint, args.output, description=args.description)
+        lookahead = None
+        if args.lookahead:
+            lookahead = {"kind": args.lookahead}
+            if args.prior is not None:
+                lookahead["prior"] = args.prior
+        elif args.prior is not None:
+            raise UsageError("--prior: only with --lookahead")
+        if args.prior is not None and not (math.isfinite(args.prior) and args.prior >= 0):
+            raise UsageError(f"--prior: a finite number >= 0, got {args.prior}")
+        path = export_checkpoint(args.checkpoint, args.output, description=args.description, lookahead=lookahead)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) and {path.with_suffix('.json')}")
     return 0
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import multiprocessing
+import pickle
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -53,7 +55,7 @@ from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
 from pyrat_env.engine import ROTATED_ACTION, GameBatch, Maze
 from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
 from pyrat_env.mazes import GameConfig, new_game, preset
-from pyrat_env.runtime import machine_info, resolve_device, set_threads
+from pyrat_env.runtime import cpu_count, machine_info, resolve_device, set_threads
 
 from .selfplay import parse_mix
 
@@ -84,6 +86,7 @@ class ImitationConfig:
     dagger_rounds: int = 0
     dagger_games: int = 500
     chunk: int = 64                       # games stepped together while generating data
+    workers: int = 0                      # processes generating data (0: one per core)
     seed: int = 0
     device: str = "cpu"
     threads: int | None = None
@@ -299,17 +302,69 @@ class _SeatPlayers:
 
 def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig, seed: int = 0,
                      max_turns: int | None = None, gamma: float = 0.99, chunk: int = 64, driver: Any = None,
-                     progress: bool = False, stream: int = 0, first: int = 0) -> StateDataset:
+                     progress: bool = False, stream: int = 0, first: int = 0, workers: int = 1) -> StateDataset:
     """Play ``games`` games of ``expert`` against ``opponents`` and record the expert's decisions (module docstring).
 
     ``driver`` (an `Agent`, optional): when given it chooses the recorded seats' moves while the expert only
     labels them (DAgger). ``max_turns``: the env limit (also the horizon of the turn feature, unless the
     encoder has a fixed one). ``first``: number of the first game (datasets of several presets number their
-    games one after the other, so no two draw the same seeds).
+    games one after the other, so no two draw the same seeds). ``workers``: processes playing chunks of games
+    at once (0: one per core); every chunk draws its games from its own seeds, so the dataset is the same
+    whatever the number of workers.
     """
     mix = parse_mix(opponents)
+    starts = list(range(0, games, chunk))
+    workers = resolve_workers(workers, len(starts))
+    if workers > 1 and driver is not None:
+        try:
+            pickle.dumps(driver)
+        except Exception:  # an agent that cannot travel to another process: play here
+            workers = 1
+    if workers <= 1:
+        with _tables_cache(chunk):
+            return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream,
+                             first)
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    args = [(expert, mix, min(chunk, games - lo), config, seed, max_turns, gamma, chunk, driver, False, stream,
+             first + lo) for lo in starts]
+    parts: list[StateDataset] = [None] * len(args)  # type: ignore[list-item]
+    ctx = multiprocessing.get_context("spawn")        # no fork of a parent holding torch threads
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool, \
+            tqdm(total=games, desc=f"playing ({workers} processes)", unit="game", disable=not progress,
+                 leave=False) as bar:
+        futures = {pool.submit(_generate_chunk, a): k for k, a in enumerate(args)}
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            k = futures[fut]
+            parts[k] = fut.result()
+            bar.update(args[k][2])
+    return StateDataset.concat(parts)
+
+
+def resolve_workers(workers: int | None, tasks: int) -> int:
+    """Processes for ``tasks`` independent tasks: ``workers`` (0 or None: one per core), never more than the tasks."""
+    n = int(workers) if workers else cpu_count()
+    return max(1, min(n, tasks))
+
+
+def _worker_init() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency of training
+        pass
+
+
+def _generate_chunk(args: tuple) -> StateDataset:
+    """One chunk of `generate_dataset`, in a worker process."""
+    chunk = args[7]
     with _tables_cache(chunk):
-        return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream, first)
+        return _generate(*args)
 
 
 @contextlib.contextmanager
@@ -336,7 +391,6 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
               stream: int, first: int = 0) -> StateDataset:
     from tqdm import tqdm
 
-    rng = np.random.default_rng([seed, 97, stream] + ([first] if first else []))
     weights = np.array([w for _, w in mix])
     weights = weights / weights.sum()
     rotate_seat1 = resolve_rotate("auto", config)
@@ -347,6 +401,7 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
     bar = tqdm(total=games, desc="playing", unit="game", disable=not progress, leave=False)
     for lo in range(0, games, chunk):
         n = min(chunk, games - lo)
+        rng = np.random.default_rng([seed, 97, stream, first + lo])   # per chunk: the same whatever the workers
         seeds = [_data_seed(seed, first + lo + i, stream) for i in range(n)]
         setups = [new_game(config, s) for s in seeds]
         opp_specs = [mix[int(rng.choice(len(mix), p=weights))][0] for _ in range(n)]
@@ -653,7 +708,8 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     for k, (name, game_config, limit, n_games) in enumerate(zip(names, configs, limits, counts)):
         t0 = time.perf_counter()
         part = generate_dataset(expert, cfg.opponents, n_games, game_config, seed=cfg.seed, max_turns=limit,
-                                gamma=cfg.gamma, chunk=cfg.chunk, progress=cfg.progress, first=sum(counts[:k]))
+                                gamma=cfg.gamma, chunk=cfg.chunk, progress=cfg.progress, first=sum(counts[:k]),
+                                workers=cfg.workers)
         seconds = time.perf_counter() - t0
         parts.append(part)
         datasets[name] = {"games": n_games, "samples": len(part), "seconds": round(seconds, 1),
@@ -683,7 +739,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
         for k, (game_config, limit, n_games) in enumerate(zip(configs, limits, more_counts)):
             more = generate_dataset(expert, cfg.opponents, n_games, game_config, seed=cfg.seed, max_turns=limit,
                                     gamma=cfg.gamma, chunk=cfg.chunk, driver=learner, progress=cfg.progress,
-                                    stream=r + 1, first=sum(more_counts[:k]))
+                                    stream=r + 1, first=sum(more_counts[:k]), workers=cfg.workers)
             # new games go to the training split only (their mazes are new, so no maze crosses splits)
             n_old = len(parts[k])
             parts[k] = StateDataset.concat([parts[k], more])
