@@ -20,6 +20,7 @@ from pyrat_rl.agents.tournament.ladder import (
     GameSet,
     game_sets,
     ladder_report,
+    render_ladder,
     run_ladder,
     same_start,
     wilson,
@@ -42,7 +43,8 @@ TOP_KEYS = {"format", "settings", "scheduled", "played", "complete", "failed", "
 SETTING_KEYS = {"preset", "game", "mazes", "games_per_pairing", "seats", "seed", "max_turns", "limits", "references",
                 "anchor", "anchor_rating", "bootstrap", "rating_interval", "score_interval"}
 RATING_KEYS = {"rank", "agent", "spec", "role", "rating", "rating_low", "rating_high", "games", "wins", "draws",
-               "losses", "points", "score", "timeouts", "errors", "forfeits"}
+               "losses", "points", "score", "timeouts", "errors", "forfeits", "think_ms", "replays_missing"}
+THINK_KEYS = {"median", "p99", "max", "moves"}
 PAIRING_KEYS = {"agent", "opponent", "games", "wins", "draws", "losses", "points", "score", "score_low",
                 "score_high"}
 SET_KEYS = {"id", "kind", "agents", "games", "scheduled"}
@@ -57,6 +59,11 @@ def _ladder(db: Path, specs=CANDIDATES, mazes: int = MAZES) -> dict:
 def played(tmp_path_factory) -> tuple[Path, dict]:
     db = tmp_path_factory.mktemp("ladder") / "ladder.sqlite"
     return db, _ladder(db)
+
+
+def _without_think(ratings: list[dict]) -> list[dict]:
+    """Ratings rows less the think times (a copied database without its replays has none to read)."""
+    return [{k: v for k, v in r.items() if k not in ("think_ms", "replays_missing")} for r in ratings]
 
 
 def _stored(db: Path) -> dict[str, tuple[list[str], list[sqlite3.Row]]]:
@@ -222,7 +229,8 @@ def test_resume_plays_the_missing_games_only_and_the_same_games(played, tmp_path
         rows = conn.execute("SELECT tournament, key, winner, score0, score1, turns FROM games").fetchall()
     assert len(rows) == report["games"] and len({r[:2] for r in rows}) == len(rows)   # no game twice
     assert set(lost) <= set(rows)                       # the games that would have been played
-    assert again["ratings"] == report["ratings"] and again["pairings"] == report["pairings"]
+    assert _without_think(again["ratings"]) == _without_think(report["ratings"])
+    assert again["pairings"] == report["pairings"]
 
 
 def test_more_mazes_and_a_new_candidate_reuse_the_recorded_games(played, tmp_path: Path) -> None:
@@ -250,7 +258,7 @@ def test_command_json_schema_and_text(played, capsys) -> None:
     assert set(data["settings"]) == SETTING_KEYS and data["settings"]["seats"] == "swapped"
     assert data["settings"]["anchor"] == "greedy" and data["settings"]["anchor_rating"] == 1000.0
     for r in data["ratings"]:
-        assert set(r) == RATING_KEYS
+        assert set(r) == RATING_KEYS and set(r["think_ms"]) == THINK_KEYS
     for p in data["pairings"]:
         assert set(p) == PAIRING_KEYS
     for s in data["sets"]:
@@ -266,6 +274,56 @@ def test_command_json_schema_and_text(played, capsys) -> None:
     twin = next(r for r in report["ratings"] if r["agent"] == "twin")
     assert any(line.split()[:3] == [str(twin["rank"]), "twin", f"{twin['rating']:.0f}"] for line in lines)
     assert any(line.split()[:2] == ["idle", "random"] for line in lines)
+    assert "think ms med/p99" in text
+    row = next(line for line in lines if line.split()[:2] == [str(twin["rank"]), "twin"])
+    med, p99 = row.split()[-1].split("/")
+    assert float(med) <= float(p99)
+
+
+def test_think_times_per_agent_from_the_replays(played, tmp_path: Path) -> None:
+    db, report = played
+    for r in report["ratings"]:
+        t = r["think_ms"]
+        assert set(t) == THINK_KEYS and r["replays_missing"] == 0
+        assert t["moves"] > 0 and 0 <= t["median"] <= t["p99"] <= t["max"]
+        assert t["max"] <= 1000 * STEADY.turn_time + 1e-6      # no timeouts: every move within the turn time
+    # the moves counted: a candidate's games against the references, a reference's games in the round robin
+    # (at most one move a turn, and the candidates' opponents' moves in those games are not theirs)
+    turns: dict[str, int] = {}
+    kinds = {s["id"]: s["kind"] for s in report["sets"]}
+    for tid, (names, rows) in _stored(db).items():
+        for g in rows:
+            for local in ((g["seat0"], g["seat1"]) if kinds[tid] == "references" else (0,)):
+                turns[names[local]] = turns.get(names[local], 0) + g["turns"] + 1
+    assert set(turns) == {r["agent"] for r in report["ratings"]}
+    for r in report["ratings"]:
+        assert r["think_ms"]["moves"] <= turns[r["agent"]]
+    # a deleted replay (and a corrupt one) is counted, not read, and the ladder still reports
+    copy = tmp_path / "ladder.sqlite"
+    shutil.copy(db, copy)
+    shutil.copytree(db.parent / f"{db.stem}-replays", tmp_path / f"{copy.stem}-replays")
+    ids = {s["kind"]: s["id"] for s in report["sets"]}
+    with sqlite3.connect(copy) as conn:
+        ref_game = conn.execute("SELECT replay, seat0, seat1 FROM games WHERE tournament = ? ORDER BY idx LIMIT 1",
+                                (ids["references"],)).fetchone()
+        twin_game = conn.execute("SELECT replay, seat0, seat1 FROM games WHERE tournament = ? ORDER BY idx LIMIT 1",
+                                 (report["sets"][1]["id"],)).fetchone()
+    (tmp_path / ref_game[0]).unlink()
+    (tmp_path / twin_game[0]).write_bytes(b"\x1f\x8b not a gzip stream")
+    again = _ladder(copy)
+    assert again["played"] == 0 and again["complete"]
+    missing = {r["agent"]: r["replays_missing"] for r in again["ratings"]}
+    refs_hit = {REFERENCES[ref_game[1]], REFERENCES[ref_game[2]]}
+    cand = report["sets"][1]["agents"][0]
+    assert missing == {name: int(name in refs_hit) + int(name == cand) for name in missing}
+    before = {r["agent"]: r["think_ms"] for r in report["ratings"]}
+    for r in again["ratings"]:
+        t = r["think_ms"]
+        assert t["moves"] > 0 and t["median"] <= t["p99"] <= t["max"]
+        assert (t["moves"] < before[r["agent"]]["moves"]) == bool(r["replays_missing"])
+    assert _without_think(again["ratings"]) == _without_think(report["ratings"])
+    text = render_ladder(again)
+    assert "left out of the think times" in text and f"{cand} 1" in text
 
 
 @pytest.mark.parametrize("args, message", [

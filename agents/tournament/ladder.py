@@ -29,14 +29,19 @@ new mazes, a second candidate later reuses the reference games, and the same com
 interruption plays the missing games only (``pyrat tournament standings --db ladder.sqlite --list`` shows the
 sets). The replays go beside the database (``ladder-replays/ID/``).
 
-Output: the ratings (rank, agent, rating, 95 % bootstrap interval, games, points, timeouts, errors, forfeits)
-and the score of every pairing (W-D-L, points %, 95 % Wilson interval with a draw as half a win), or the same
-as one JSON object (``--json``, format ``pyrat-ladder/1``).
+Output: the ratings (rank, agent, rating, 95 % bootstrap interval, games, points, timeouts, errors, forfeits,
+think time per move: median and 99th percentile in ms) and the score of every pairing (W-D-L, points %, 95 %
+Wilson interval with a draw as half a win), or the same as one JSON object (``--json``, format ``pyrat-ladder/1``).
+Think times are the runner's measure of each move (a timeout counts as the turn time), read from the replays of
+the games the report counts (a candidate's games against the references, a reference's games in the round robin):
+median, 99th percentile, maximum (ms) and moves per agent (``think_ms``), and how many of those games have a replay
+that is missing, unreadable or changed since the game (``replays_missing``: skipped).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import math
@@ -48,6 +53,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import SimpleNamespace
+
+import numpy as np
 
 from pyrat_env import cli_options as opt
 from pyrat_env.mazes import GameConfig, preset
@@ -192,12 +199,44 @@ def _game_key(gs: GameSet, row: dict) -> tuple:
     return (int(row["seed"]), frozenset(names))
 
 
+def _replay_think_times(row: dict, base: Path | None, seats: Sequence[int]) -> dict[int, list[float]] | None:
+    """The think times (s) of the given seats, from the replay of a game's row (its path relative to ``base``, the
+    database's folder); None when the replay is missing, unreadable, or not the one the row's sha256 names."""
+    name = row.get("replay")
+    if not name:
+        return None
+    path = Path(name)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    try:
+        data = path.read_bytes()
+        digest = row.get("replay_sha256")
+        if digest and hashlib.sha256(data).hexdigest() != digest:
+            return None
+        players = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)["players"]
+        return {seat: [float(t) for t in players[seat]["think_times"]] for seat in seats}
+    except Exception:   # a bad replay (truncated, corrupt, another format...) is skipped, never the ladder's end
+        return None
+
+
+def _think_summary(times: list[float]) -> dict:
+    """Median, 99th percentile (linear interpolation) and maximum of think times in ms, and how many moves."""
+    if not times:
+        return {"median": None, "p99": None, "max": None, "moves": 0}
+    ms = np.asarray(times, dtype=float) * 1000.0
+    median, p99 = np.percentile(ms, [50, 99])
+    return {"median": round(float(median), 3), "p99": round(float(p99), 3), "max": round(float(ms.max()), 3),
+            "moves": len(times)}
+
+
 def ladder_report(sets: Sequence[GameSet], rows: Sequence[Sequence[dict]], mazes: int, bootstrap: int = 1000,
-                  seed: int = 0) -> dict:
+                  seed: int = 0, replay_base: str | os.PathLike | None = None) -> dict:
     """Ratings, pairings and counts from the games of each set (``sets`` as `game_sets` gives them, references
     first; ``rows[k]``: the recorded games of ``sets[k]``).
 
     Only the games on the first ``mazes`` mazes count, so the report is the same whatever else the database holds.
+    Each agent's think times come from the replays of its counted games (a candidate's own set, a reference's
+    round robin): ``replay_base`` is the folder the rows' replay paths are relative to (the database's).
     """
     names = list(REFERENCES) + [gs.agents[0].name for gs in sets if gs.candidate]
     specs = list(REFERENCES) + [gs.agents[0].spec for gs in sets if gs.candidate]
@@ -205,6 +244,9 @@ def ladder_report(sets: Sequence[GameSet], rows: Sequence[Sequence[dict]], mazes
     n = len(names)
     stats = [{"games": 0, "wins": 0, "draws": 0, "losses": 0, "points": 0.0, "timeouts": 0, "errors": 0,
               "forfeits": 0} for _ in range(n)]
+    think: list[list[float]] = [[] for _ in range(n)]
+    replays_missing = [0] * n
+    base = None if replay_base is None else Path(replay_base)
     results: list[list[tuple[int, int, float]]] = []
     pairings: list[dict] = []
     distinct: set = set()
@@ -227,6 +269,14 @@ def ladder_report(sets: Sequence[GameSet], rows: Sequence[Sequence[dict]], mazes
                 st["timeouts"] += r[f"timeouts{seat}"]
                 st["errors"] += r[f"errors{seat}"]
                 st["forfeits"] += r[f"forfeit{seat}"] is not None
+            # think times: the candidate's seat in its set, both seats in the references' round robin
+            timed = [seat for seat, local in enumerate(seats) if not gs.candidate or local == 0]
+            times = _replay_think_times(r, base, timed)
+            for seat in timed:
+                if times is None:
+                    replays_missing[glob[seats[seat]]] += 1
+                else:
+                    think[glob[seats[seat]]].extend(times[seat])
             a, b = min(seats), max(seats)
             by_pair.setdefault((a, b), []).append(_score(winner, a))
             distinct.add(_game_key(gs, r))
@@ -264,7 +314,8 @@ def ladder_report(sets: Sequence[GameSet], rows: Sequence[Sequence[dict]], mazes
         table.append({"agent": name, "spec": specs[i], "role": "reference" if name in REFERENCES else "candidate",
                       "rating": rating[i] if played else None, "rating_low": low[i] if played else None,
                       "rating_high": high[i] if played else None, **st,
-                      "score": round(st["points"] / st["games"], 4) if played else None})
+                      "score": round(st["points"] / st["games"], 4) if played else None,
+                      "think_ms": _think_summary(think[i]), "replays_missing": replays_missing[i]})
     order = sorted(range(n), key=lambda i: (table[i]["rating"] is None, -(table[i]["rating"] or 0.0), names[i]))
     ratings = [dict(rank=k, **table[i]) for k, i in enumerate(order, 1)]
     return {"ratings": ratings, "pairings": pairings, "games": counted, "distinct_games": len(distinct),
@@ -327,7 +378,7 @@ def run_ladder(candidates: Sequence[AgentEntry], mazes: int = 20, preset_name: s
             if bar is not None:
                 bar.close()
         rows = [store.games(gs.tournament_id) for gs in sets]
-    report = ladder_report(sets, rows, mazes, bootstrap=bootstrap, seed=seed)
+    report = ladder_report(sets, rows, mazes, bootstrap=bootstrap, seed=seed, replay_base=db.resolve().parent)
     settings = {"preset": preset_name, "game": game.to_dict(), "mazes": mazes,
                 "games_per_pairing": sets[0].games_per_pair(mazes),
                 "seats": "swapped" if sets[0].both_seats else "alternating",
@@ -351,6 +402,16 @@ def _num(x: float | None, fmt: str) -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def _ms(x: float) -> str:
+    return format(x, ".0f" if x >= 100 else ".1f" if x >= 1 else ".2f")
+
+
+def _think_cell(think: dict | None) -> str:
+    if not think or think.get("median") is None:
+        return "-"
+    return f"{_ms(think['median'])}/{_ms(think['p99'])}"
+
+
 def render_ladder(report: dict) -> str:
     """The report as text: a line of settings, the ratings table, the pairings table."""
     s = report["settings"]
@@ -370,9 +431,13 @@ def render_ladder(report: dict) -> str:
             "-" if r["rating_low"] is None else f"{r['rating_low']:.0f} to {r['rating_high']:.0f}"
         body.append([str(r["rank"]), r["agent"], _num(r["rating"], ".0f"), interval, str(r["games"]),
                      _num(None if r["score"] is None else 100 * r["score"], ".1f"), str(r["timeouts"]),
-                     str(r["errors"]), str(r["forfeits"])])
+                     str(r["errors"]), str(r["forfeits"]), _think_cell(r.get("think_ms"))])
     ratings = _text_table(["#", "agent", "rating", "95% interval", "games", "points %", "timeouts", "errors",
-                           "forfeits"], body, {0, 2, 4, 5, 6, 7, 8})
+                           "forfeits", "think ms med/p99"], body, {0, 2, 4, 5, 6, 7, 8, 9})
+    missing = [f"{r['agent']} {r['replays_missing']}" for r in report["ratings"] if r.get("replays_missing")]
+    if missing:
+        ratings += ("\nGames without a usable replay (missing, unreadable or changed), left out of the think "
+                    "times: " + ", ".join(missing))
     pbody = []
     for p in report["pairings"]:
         interval = "-" if p["score_low"] is None else f"{100 * p['score_low']:.0f} to {100 * p['score_high']:.0f}"
