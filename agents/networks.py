@@ -167,6 +167,29 @@ class _DistanceStore:
 
 
 _STORES: dict[tuple[int, int], _DistanceStore] = {}
+CACHE_MAX_BYTES = 4 * 2**30   # the most `reserve_distance_cache` lets one size's travel-time cache take
+
+
+def reserve_distance_cache(height: int, width: int, mazes: int, max_bytes: int = CACHE_MAX_BYTES) -> int:
+    """Let the travel-time cache of ``height x width`` mazes keep ``mazes`` mazes at once (at most ``max_bytes``).
+
+    The cache holds about 256 MB of tables by default (512 mazes of 25 x 20). Training on a dataset revisits all
+    of its mazes every epoch in random order: when they do not fit, every minibatch recomputes the travel times of
+    most of its mazes (all pairs, Dijkstra), which then dominates training. The trainer calls this with the
+    number of mazes it will see (both views of a symmetric maze count twice). Memory is committed as tables are
+    filled. Returns the cache's capacity in mazes.
+    """
+    h, w = int(height), int(width)
+    n = h * w
+    want = int(min(int(mazes), max(1, int(max_bytes) // (n * n * 2))))
+    store = _STORES.get((h, w))
+    if store is None:
+        store = _STORES[(h, w)] = _DistanceStore(h, w)
+    if store.slots < want:
+        extra = np.zeros((want - len(store.data), n, n), dtype=np.uint16)
+        store.data = np.concatenate([store.data, extra])
+        store.slots = len(store.data)
+    return store.slots
 
 
 class MazePlanner(nn.Module):

@@ -173,6 +173,37 @@ def test_distance_store_keys_by_maze():
     assert len(set(store.hashes(codes).tolist())) == 4
 
 
+def test_reserved_distance_cache_keeps_every_maze(monkeypatch):
+    """Once reserved for N mazes, the cache computes each of N mazes once, however often they come back."""
+    import pyrat_rl.agents.networks as networks
+
+    enc = make_encoder("planes")
+    obs = [enc.encode(new_game("tiny", seed).game(), 0) for seed in range(6)]
+    h, w = obs[0].shape[1:]
+    codes = np.stack([np.rint(o[:networks._CODE_CHANNELS].reshape(networks._CODE_CHANNELS, -1) * 10)
+                      .astype(np.uint8) for o in obs])
+    codes[:, :4] = codes[:, :4] > 0
+    monkeypatch.setattr(networks, "_STORES", {})
+    store = networks._DistanceStore(h, w)
+    store.slots, store.data = 2, store.data[:2]       # a small cache, as a large maze's default one is
+    networks._STORES[(h, w)] = store
+    calls = []
+    real = networks._maze_distances
+    monkeypatch.setattr(networks, "_maze_distances", lambda *a: calls.append(1) or real(*a))
+    for _ in range(3):                                # too small: the 6 mazes are computed again each pass
+        for i in range(6):
+            store.lookup(codes[[i]])
+    assert len(calls) == 18
+    assert networks.reserve_distance_cache(h, w, 6) == 6 and networks._STORES[(h, w)] is store
+    calls.clear()
+    for _ in range(3):
+        for i in range(6):
+            slot = store.lookup(codes[[i]])
+            np.testing.assert_array_equal(store.data[slot[0]], real(codes[i], h, w))
+    assert len(calls) == 4              # once each, in the first pass, but for the 2 mazes the cache still held
+    assert networks.reserve_distance_cache(h, w, 1000, max_bytes=h * w * h * w * 2 * 8) == 8   # capped by bytes
+
+
 @pytest.mark.parametrize("kind", ["linear", "mlp", "cnn", "transformer"])
 @pytest.mark.parametrize("preset", ["official", "tiny"])
 def test_classifiers_read_their_encoder_and_rebuild_from_spec(kind, preset):

@@ -656,6 +656,19 @@ def split_count(total: int, parts: int) -> list[int]:
     return [total // parts + (k < total % parts) for k in range(parts)]
 
 
+def reserve_caches(parts: list[StateDataset]) -> None:
+    """Make the networks' travel-time caches hold every maze of the datasets (both views of a symmetric one), so
+    that an epoch computes each maze's travel times once (`pyrat_rl.agents.networks.reserve_distance_cache`)."""
+    from pyrat_rl.agents.networks import reserve_distance_cache
+
+    sizes: dict[tuple[int, int], int] = {}
+    for p in parts:
+        key = (p.height, p.width)
+        sizes[key] = sizes.get(key, 0) + 2 * len(p.mazes)
+    for (h, w), mazes in sizes.items():
+        reserve_distance_cache(h, w, mazes)
+
+
 def train_imitation(cfg: ImitationConfig) -> dict:
     """Run the whole imitation pipeline (module docstring); returns the summary also written to ``metrics.json``.
 
@@ -717,6 +730,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
         label = f" on {name} ({game_config.width}x{game_config.height})" if mixed else ""
         print(f"dataset{label}: {len(part):,} samples from {n_games} games in {seconds:.1f} s "
               f"({len(part) / max(seconds, 1e-9):,.0f} expert positions/s)", flush=True)
+    reserve_caches(parts)
     gen_seconds = sum(d["seconds"] for d in datasets.values())
     n_samples = sum(len(p) for p in parts)
     splits = [list(split_by_maze(p, cfg.val_fraction, cfg.test_fraction, cfg.seed)) for p in parts]
@@ -745,6 +759,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
             parts[k] = StateDataset.concat([parts[k], more])
             splits[k][0] = np.concatenate([splits[k][0], n_old + np.arange(len(more))])
             added += len(more)
+        reserve_caches(parts)
         view, (train_idx, val_idx, test_idx) = whole()
         n_samples = sum(len(p) for p in parts)
         print(f"DAgger round {r + 1}: +{added:,} samples (learner driving), {n_samples:,} in all", flush=True)
