@@ -293,11 +293,22 @@ def load_policy(path: str | Path, device: str = "cpu"):
     return meta, policy
 
 
-def export_checkpoint(src: str | Path, dst: str | Path, description: str | None = None) -> Path:
-    """Convert a checkpoint to a portable file: ``dst`` ending in ``.pt`` (weights + metadata) or ``.onnx``."""
+def export_checkpoint(src: str | Path, dst: str | Path, description: str | None = None,
+                      lookahead: dict | None = None) -> Path:
+    """Convert a checkpoint to a portable file: ``dst`` ending in ``.pt`` (weights + metadata) or ``.onnx``.
+
+    ``lookahead`` (``{"kind": "search", "prior": 0.25}``): the file loads as the network guiding a search at play
+    time (`pyrat_rl.agents.net_search`) instead of the network alone.
+    """
     meta, policy = load_policy(src)
     if description is not None:
         meta = dict(meta, description=description)
+    if lookahead is not None:
+        from .net_search import LOOKAHEADS
+
+        if lookahead.get("kind") not in LOOKAHEADS:
+            raise ValueError(f"unknown lookahead {lookahead.get('kind')!r} (known: {', '.join(LOOKAHEADS)})")
+        meta = dict(meta, lookahead=dict(lookahead))
     dst = Path(dst)
     if dst.suffix == ".pt":
         return save_policy(dst, policy, meta)
@@ -543,8 +554,22 @@ def agent_from_policy(policy, meta: dict, name: str = "neural", deterministic: b
     return PolicyAgent(_torch_logits_fn(policy, meta), meta, name=name, deterministic=deterministic, policy=policy)
 
 
-def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu") -> PolicyAgent:
-    """The agent of a checkpoint file (``.zip``, ``.pt`` or ``.onnx``, either head), named after the file."""
+def load_agent(path: str | Path, deterministic: bool = True, device: str = "cpu") -> Agent:
+    """The agent of a checkpoint file (``.zip``, ``.pt`` or ``.onnx``, either head), named after the file.
+
+    A `PolicyAgent`; or, when the metadata asks for a lookahead (``"lookahead": {"kind": "search", ...}``), the
+    network guiding that search (`pyrat_rl.agents.net_search.NetSearchAgent`).
+    """
+    agent = _load_policy_agent(path, deterministic, device)
+    options = agent.meta.get("lookahead")
+    if options:
+        from .net_search import lookahead_agent
+
+        return lookahead_agent(agent, options)
+    return agent
+
+
+def _load_policy_agent(path: str | Path, deterministic: bool, device: str) -> PolicyAgent:
     path = Path(path)
     meta, weights = load_checkpoint(path)
     name = meta.get("name") or path.stem

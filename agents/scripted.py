@@ -498,6 +498,7 @@ class SearchAgent(PlanningAgent):
         opp = min(opps, key=lambda p: (dist[ready_cells[p]][me], p))  # with several, the closest one
         orow = dist[ready_cells[opp]]
         theirs = sorted(cheese, key=lambda c: (orow[c], c))[: self.opp_candidates]
+        mine, theirs = self.candidates(game, seat, opp, ready_cells, mine, theirs)
         horizon = game.turn + 10**6
         best_t, best_v = None, -np.inf
         for tg in mine:
@@ -512,8 +513,20 @@ class SearchAgent(PlanningAgent):
             v = self.greedy_weight * values[0] + (1 - self.greedy_weight) * min(values)
             if tg == self._target:
                 v += self.stick
+            v += self.bonus(tg)
             if v > best_v:
                 best_t, best_v = tg, v
             if deadline is not None and time.perf_counter() > deadline:
                 break
         return best_t
+
+    # -- hooks for a search guided by other knowledge (`pyrat_rl.agents.net_search`); here they change nothing
+    def candidates(self, game: Game, seat: int, opp: int, ready_cells: list[int], mine: list[int],
+                   theirs: list[int]) -> tuple[list[int], list[int]]:
+        """The targets to try, most promising first, and the opponent's (its most likely first: the value mixes
+        the outcome against ``theirs[0]`` with the worst one)."""
+        return mine, theirs
+
+    def bonus(self, target: int) -> float:
+        """Points added to a target's value (after the rollouts)."""
+        return 0.0
