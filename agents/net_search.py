@@ -25,8 +25,7 @@ import math
 import numpy as np
 
 from pyrat_env.agent import Agent, GameContext
-from pyrat_env.encoders import action_mask
-from pyrat_env.engine import ROTATED_ACTION, Game
+from pyrat_env.engine import Game
 
 from .scripted import SearchAgent, maze_tables
 
@@ -68,40 +67,16 @@ class NetSearchAgent(SearchAgent):
         self.net.check_size(width, height)
 
     def start(self, ctx: GameContext) -> None:
-        self.net.check_size(ctx.maze.width, ctx.maze.height)   # refuse a size the network cannot play, first
+        self.net.start(ctx)   # refuses a size the network cannot play, first; warms the network
         super().start(ctx)
-        Agent.start(self.net, ctx)
-        self.net._rotation(ctx.maze, ctx.seat)
-        self.net._rotation(ctx.maze, 1 - ctx.seat)
-        if ctx.game is not None and not ctx.game.over:
-            self.move_probabilities(ctx.game, ctx.seat, [ctx.seat, 1 - ctx.seat])   # warm the network's caches
 
     def act(self, game: Game, seat: int) -> int:
         self._logp = {}
         return super().act(game, seat)
 
-    # -- the network -----------------------------------------------------------------------------------------
     def move_probabilities(self, game: Game, seat: int, seats: list[int]) -> np.ndarray:
-        """``[len(seats), 5]``: the network's probabilities of each real move (not the view's) for those seats."""
-        net = self.net
-        obs, masks, rots = [], [], []
-        for s in seats:
-            rot = net._rotation(game.maze, s)
-            obs.append(net.encoder.encode(game, s, rot))
-            masks.append(action_mask(game, s, rot))
-            rots.append(rot)
-        logits = net._logits_fn(np.stack(obs))
-        if hasattr(logits, "detach"):
-            logits = logits.detach().cpu().numpy()
-        logits = np.where(np.stack(masks), np.asarray(logits, dtype=np.float64), -np.inf)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        out = p.copy()
-        for k, rot in enumerate(rots):
-            if rot:   # view action a is the real action ROTATED_ACTION[a]
-                out[k, ROTATED_ACTION] = p[k]
-        return out
+        """``[len(seats), 5]``: the network's probabilities of each real move for those seats (``seat``: ours)."""
+        return self.net.move_probabilities(game, seats)
 
     @staticmethod
     def _heading(next_row: list[int], dist_row: list[int], cheese, action: int) -> int | None:

@@ -495,6 +495,29 @@ class PolicyAgent(Agent):
         a = int(self._choose(obs[None], mask[None])[0])
         return int(ROTATED_ACTION[a]) if rot else a
 
+    def move_probabilities(self, game: Game, seats: list[int]) -> np.ndarray:
+        """``[len(seats), 5]``: the network's probabilities of each real move (not the view's) for those seats, in
+        one forward pass (illegal moves 0 when the checkpoint uses masks)."""
+        obs, masks, rots = [], [], []
+        for s in seats:
+            rot = self._rotation(game.maze, s)
+            obs.append(self.encoder.encode(game, s, rot))
+            masks.append(action_mask(game, s, rot))
+            rots.append(rot)
+        logits = self._logits_fn(np.stack(obs))
+        if isinstance(logits, torch.Tensor):
+            logits = logits.detach().cpu().numpy()
+        logits = np.asarray(logits, dtype=np.float64)
+        if self.use_masks:
+            logits = np.where(np.stack(masks), logits, -np.inf)
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        out = p.copy()
+        for k, rot in enumerate(rots):
+            if rot:   # view action a is the real action ROTATED_ACTION[a]
+                out[k, ROTATED_ACTION] = p[k]
+        return out
+
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
         self.check_size(batch.width, batch.height)
         rot = np.array([self._rotation(m, seat) for m in batch.mazes], dtype=bool)

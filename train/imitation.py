@@ -324,7 +324,7 @@ def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig
         with _tables_cache(chunk):
             return _generate(expert, mix, games, config, seed, max_turns, gamma, chunk, driver, progress, stream,
                              first)
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm import tqdm
 
@@ -336,8 +336,6 @@ def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig
             tqdm(total=games, desc=f"playing ({workers} processes)", unit="game", disable=not progress,
                  leave=False) as bar:
         futures = {pool.submit(_generate_chunk, a): k for k, a in enumerate(args)}
-        from concurrent.futures import as_completed
-
         for fut in as_completed(futures):
             k = futures[fut]
             parts[k] = fut.result()
