@@ -396,7 +396,7 @@ class TrainingCallback(BaseCallback):
         # wall time of the whole run (earlier runs of a resumed one included): the learning curve against time
         wall = float(self.state.get("wall_before", 0.0)) + time.perf_counter() - self.t_start
         self.logger.record("eval/wall_minutes", wall / 60)
-        self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "wall_s": round(wall, 1),
+        self.state.setdefault("evals", []).append({"timesteps": int(self.num_timesteps), "wall_s": round(wall, 3),
                                                    "results": results})
         if self.bar is not None and cfg.eval_opponents:
             first = results[cfg.eval_opponents[0]]
@@ -404,7 +404,7 @@ class TrainingCallback(BaseCallback):
 
     def save_state(self) -> None:
         self.state["num_timesteps"] = int(self.num_timesteps)
-        self.state["wall_s"] = round(self.state["wall_before"] + time.perf_counter() - self.t_start, 1)
+        self.state["wall_s"] = round(self.state["wall_before"] + time.perf_counter() - self.t_start, 3)
         (self.run / "state.json").write_text(json.dumps(self.state, indent=1) + "\n")
 
     def checkpoint(self, final: bool = False) -> None:
