@@ -14,6 +14,12 @@ learner:
   second seat sees the maze turned by 180 degrees and its action is mapped back, as `PyRatEnv` does;
 * illegal actions (walls, holes, edges; everything but ``nothing`` while in mud) are masked;
 * it plays the most likely action (``deterministic=True``, the default) or samples with its seeded generator;
+* with ``"loop_guard": true`` in the metadata (``pyrat train export --loop-guard``) a deterministic agent does not
+  go back and forth between two cells: when its choice would repeat a move it has just undone (it is back on the
+  cell it decided on two decisions ago and would step again to the cell it decided on last, and no cheese was
+  eaten meanwhile), it plays its best other move instead (not ``nothing``; its choice stands when it has no other
+  move). A network sees no history, so two cells that each point at the other trap it until the turn limit; the
+  guard costs nothing but the memory of two cells per game;
 * it plays the maze sizes its network can (metadata ``sizes``, `playable_sizes`): a size-free network
   (``"any"``: ``fcn``) plays every size with the same weights, the observations having the maze's own shape
   (the agent calls the network through SB3's ``extract_features``, which checks no shape; only SB3's
@@ -56,7 +62,7 @@ import torch
 
 from pyrat_env.agent import Agent, AgentRefusal, GameContext
 from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder
-from pyrat_env.engine import Game, GameBatch, Maze
+from pyrat_env.engine import ACTION_DCOL, ACTION_DROW, Game, GameBatch, Maze
 from pyrat_env.mazes import GameConfig
 
 META_FORMAT = "pyrat-policy/2"
@@ -294,15 +300,18 @@ def load_policy(path: str | Path, device: str = "cpu"):
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, description: str | None = None,
-                      lookahead: dict | None = None) -> Path:
+                      lookahead: dict | None = None, loop_guard: bool | None = None) -> Path:
     """Convert a checkpoint to a portable file: ``dst`` ending in ``.pt`` (weights + metadata) or ``.onnx``.
 
     ``lookahead`` (``{"kind": "search", "prior": 0.25}``): the file loads as the network guiding a search at play
-    time (`pyrat_rl.agents.net_search`) instead of the network alone.
+    time (`pyrat_rl.agents.net_search`) instead of the network alone. ``loop_guard``: set (or clear) the metadata's
+    ``loop_guard`` (`PolicyAgent`); None keeps the checkpoint's.
     """
     meta, policy = load_policy(src)
     if description is not None:
         meta = dict(meta, description=description)
+    if loop_guard is not None:
+        meta = dict(meta, loop_guard=bool(loop_guard))
     if lookahead is not None:
         from .net_search import LOOKAHEADS
 
@@ -443,6 +452,8 @@ class PolicyAgent(Agent):
         self.sizes = playable_sizes(meta)   # "any" or (width, height): a fixed-size network refuses other mazes
         self._sym: dict[int, tuple[Maze, bool]] = {}
         self._benc: dict[tuple, Any] = {}
+        self.loop_guard = bool(meta.get("loop_guard", False))
+        self._memory: dict[int, np.ndarray] = {}   # per seat, for ``act``: see `_guard`
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def check_size(self, width: int, height: int) -> None:
@@ -462,7 +473,9 @@ class PolicyAgent(Agent):
             hit = self._sym[id(maze)] = (maze, maze_is_symmetric(maze))
         return hit[1]
 
-    def _choose(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    def _choose(self, obs: np.ndarray, masks: np.ndarray, guard: tuple | None = None) -> np.ndarray:
+        """The view actions of a batch of observations; ``guard``: ``(cells, rot, cheese_left, turn, free, memory,
+        width)`` of each row when the loop guard is on (`_guard`)."""
         logits = self._logits_fn(obs)
         if isinstance(logits, torch.Tensor):
             logits = logits.detach().cpu().numpy()
@@ -470,6 +483,8 @@ class PolicyAgent(Agent):
         if self.use_masks:
             logits = np.where(masks, logits, MASKED_LOGIT)
         if self.deterministic:
+            if guard is not None and self.loop_guard:
+                return _guard(logits, masks, *guard)
             return logits.argmax(axis=1)
         z = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(z)
@@ -484,6 +499,7 @@ class PolicyAgent(Agent):
         self.check_size(ctx.maze.width, ctx.maze.height)
         super().start(ctx)
         self._rotation(ctx.maze, ctx.seat)   # the symmetry test is cached now, in preprocessing, not in a turn
+        self._memory.pop(ctx.seat, None)
         if ctx.game is not None and not ctx.game.over:
             self.act(ctx.game.copy(), ctx.seat)
 
@@ -492,7 +508,14 @@ class PolicyAgent(Agent):
         rot = self._rotation(game.maze, seat)
         obs = self.encoder.encode(game, seat, rot)
         mask = action_mask(game, seat, rot)
-        a = int(self._choose(obs[None], mask[None])[0])
+        guard = None
+        if self.loop_guard:
+            memory = self._memory.get(seat)
+            if memory is None:
+                memory = self._memory[seat] = _fresh_memory(1)
+            guard = (np.array([game.pos[seat]]), np.array([rot]), np.array([len(game.cheese)]), np.array([game.turn]),
+                     np.array([game.mud_target[seat] is None]), memory, game.maze.width)
+        a = int(self._choose(obs[None], mask[None], guard)[0])
         return int(ROTATED_ACTION[a]) if rot else a
 
     def move_probabilities(self, game: Game, seats: list[int]) -> np.ndarray:
@@ -527,13 +550,14 @@ class PolicyAgent(Agent):
             if len(self._benc) > 8:
                 self._benc.clear()
             enc = self.encoder.batch(batch.batch_size, batch.width, batch.height, seat)
-            state = self._benc[key] = [enc, [None] * batch.batch_size]
-        enc, seen = state
+            state = self._benc[key] = [enc, [None] * batch.batch_size, _fresh_memory(batch.batch_size)]
+        enc, seen, memory = state
         stale = [i for i in range(batch.batch_size)
                  if seen[i] is None or seen[i][0] is not batch.mazes[i] or seen[i][1] is not batch.initial_cheese[i]
                  or seen[i][2] != rot[i]]
         if stale:
             enc.reset_rows(batch, np.asarray(stale), rot[stale])
+            memory[stale] = -1
             for i in stale:
                 seen[i] = (batch.mazes[i], batch.initial_cheese[i], bool(rot[i]))
         live = np.flatnonzero(~batch.over)
@@ -542,9 +566,60 @@ class PolicyAgent(Agent):
             return out
         obs = enc.encode(batch, live)
         masks = action_mask_batch(batch, seat, rot)[live]
-        a = self._choose(obs, masks)
+        guard = None
+        if self.loop_guard:
+            rows_memory = memory[live]
+            guard = (batch.pos[live, seat].astype(np.int64), rot[live], batch.cheese[live].sum(axis=1),
+                     np.asarray(batch.turn)[live].astype(np.int64), batch.mud_target[live, seat] < 0, rows_memory,
+                     batch.width)
+        a = self._choose(obs, masks, guard)
+        if guard is not None:
+            memory[live] = rows_memory
         out[live] = np.where(rot[live], ROTATED_ACTION[a], a)
         return out
+
+
+_DROW = np.asarray(ACTION_DROW, dtype=np.int64)
+_DCOL = np.asarray(ACTION_DCOL, dtype=np.int64)
+
+
+def _fresh_memory(rows: int) -> np.ndarray:
+    """Loop-guard memory ``[rows, 4]``: cell decided on two decisions ago, cell decided on last, cheese left then,
+    turn then (-1: nothing remembered)."""
+    return np.full((rows, 4), -1, dtype=np.int64)
+
+
+def _guard(logits: np.ndarray, masks: np.ndarray, cells: np.ndarray, rot: np.ndarray, cheese_left: np.ndarray,
+           turn: np.ndarray, free: np.ndarray, memory: np.ndarray, width: int) -> np.ndarray:
+    """Most likely view actions, except a row about to repeat a back-and-forth takes its best other move (the
+    loop guard of `PolicyAgent`); updates ``memory`` (`_fresh_memory`, one row per logits row) in place.
+
+    ``cells``: each row's cell (real frame); ``rot``: whether the view is rotated; ``free``: not in mud (rows in mud
+    are not decisions: no guard, no memory update). The memory of a row is forgotten when cheese was eaten since
+    its last decision or when the turn did not advance (another game).
+    """
+    a = logits.argmax(axis=1)
+    forget = (memory[:, 2] != cheese_left) | (memory[:, 3] >= turn)
+    memory[forget] = -1
+    real = np.where(rot, ROTATED_ACTION[a], a)
+    dest = cells + _DROW[real] * width + _DCOL[real]
+    loop = free & (real != 0) & (memory[:, 0] == cells) & (memory[:, 1] == dest)
+    if loop.any():
+        rows = np.flatnonzero(loop)
+        other = logits[rows].copy()
+        other[np.arange(len(rows)), a[rows]] = -np.inf
+        other[:, 0] = -np.inf
+        legal = masks[rows] if masks is not None else np.ones_like(other, dtype=bool)
+        other = np.where(legal, other, -np.inf)
+        alt = other.argmax(axis=1)
+        has = np.isfinite(other[np.arange(len(rows)), alt])
+        a[rows[has]] = alt[has]
+    upd = np.flatnonzero(free)
+    memory[upd, 0] = memory[upd, 1]
+    memory[upd, 1] = cells[upd]
+    memory[upd, 2] = cheese_left[upd]
+    memory[upd, 3] = turn[upd]
+    return a
 
 
 SMALL_BATCH = 16   # up to this many observations, CPU inference runs on one thread

@@ -351,3 +351,62 @@ def test_fixed_size_agent_refuses_other_sizes_at_start(tmp_path):
     path, _, _ = _policy_file(tmp_path, "mlp", "tiny")
     with pytest.raises(AgentRefusal, match=r"^mlp_tiny plays 7x5 mazes only; this maze is 15x13$"):
         load_agent(path).act(official.game(), 0)
+
+
+def _ping_pong_agent(loop_guard: bool) -> PolicyAgent:
+    """An agent whose 'network' says east on even columns and west on odd ones (south second): it loops."""
+    from pyrat_env.encoders import CH_SELF
+
+    def logits_fn(obs):
+        me = obs[:, CH_SELF].reshape(len(obs), -1).argmax(axis=1)
+        col = me % obs.shape[-1]
+        out = np.zeros((len(obs), 5))
+        out[:, 3] = 5.0                                   # south, the second choice everywhere
+        out[np.arange(len(obs)), np.where(col % 2 == 0, 2, 4)] = 10.0
+        return out
+
+    meta = make_meta("cnn", SMALL["cnn"], {"pi": [16], "vf": [16]}, "planes", {"horizon": 140}, preset("tiny"),
+                     rotate=False, masks=True, algorithm="test", loop_guard=loop_guard)
+    return PolicyAgent(logits_fn, meta, name="pingpong")
+
+
+def _cells_visited(agent, batched: bool, turns: int = 12) -> list[int]:
+    from pyrat_env.engine import Game, Maze
+
+    maze = Maze.open_grid(7, 5)
+    cheese, starts = [34], [0, 28]      # the opponent stays in the bottom-left corner
+    if batched:
+        game = GameBatch([maze], [cheese], [starts], None, 140)
+        game.step(np.zeros((1, 2), dtype=np.int64))
+        cells = [int(game.pos[0, 0])]
+        for _ in range(turns):
+            game.step(np.array([[agent.act_batch(game, 0)[0], 0]]))
+            cells.append(int(game.pos[0, 0]))
+        return cells
+    game = Game(maze, cheese, starts, None, 140)
+    game.step([0, 0])
+    cells = [game.pos[0]]
+    for _ in range(turns):
+        game.step([agent.act(game, 0), 0])
+        cells.append(game.pos[0])
+    return cells
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_loop_guard_breaks_a_back_and_forth(batched):
+    free = _cells_visited(_ping_pong_agent(False), batched)
+    assert set(free) == {0, 1}                          # trapped between two cells until the turn limit
+    guarded = _cells_visited(_ping_pong_agent(True), batched)
+    assert len(set(guarded)) > 4 and max(guarded) > 7  # it went south, row after row
+    # it never steps again onto the cell it just came back from
+    for i in range(3, len(guarded)):
+        assert not (guarded[i] == guarded[i - 2] and guarded[i - 1] == guarded[i - 3] and guarded[i] != guarded[i - 1])
+    assert guarded == _cells_visited(_ping_pong_agent(True), not batched)
+
+
+def test_loop_guard_travels_in_the_checkpoint(tmp_path):
+    from pyrat_env.cli import main
+
+    path, _, _ = _policy_file(tmp_path, "cnn", "tiny")
+    assert main(["train", "export", str(path), str(tmp_path / "guarded.pt"), "--loop-guard"]) == 0
+    assert load_agent(tmp_path / "guarded.pt").loop_guard and not load_agent(path).loop_guard

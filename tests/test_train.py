@@ -14,6 +14,7 @@ from pyrat_rl.train.imitation import ImitationConfig, generate_dataset, split_by
 from pyrat_rl.train.ppo import PPOConfig, train_ppo  # noqa: E402
 from pyrat_rl.train.selfplay import OpponentPool, parse_mix  # noqa: E402
 
+from pyrat_env.agent import Agent  # noqa: E402
 from pyrat_env.encoders import make_encoder  # noqa: E402
 from pyrat_env.engine import Game  # noqa: E402
 from pyrat_env.mazes import preset  # noqa: E402
@@ -325,3 +326,39 @@ def test_dataset_is_the_same_with_worker_processes():
     # and another seed gives other games
     other = generate_dataset("opportunist", "greedy:1,expert:1", 7, preset("tiny"), seed=5, workers=2, **kw)
     assert [m.key() for m in other.mazes] != [m.key() for m in one.mazes]
+
+
+class _Stay(Agent):
+    """A driver that never moves (picklable: a module-level class)."""
+
+    def act(self, game, seat):
+        return 0
+
+
+def test_dagger_driver_moves_while_the_expert_labels():
+    # the driver plays the recorded seat (it never moves), the expert's choices are the labels
+    data = generate_dataset("greedy", "random", 6, preset("tiny"), seed=2, max_turns=60, chunk=3, driver=_Stay())
+    assert len(data) > 100
+    for g in np.unique(data.game):
+        rows = data.game == g
+        first = data.pos[rows & (data.turn == data.turn[rows].min()), 0]
+        assert (data.pos[rows, 0] == first[0]).all()          # the recorded player stayed where it started
+    assert (data.action != 0).mean() > 0.9                     # while greedy always wanted to go somewhere
+    # the same games with greedy driving: the recorded player moves
+    free = generate_dataset("greedy", "random", 6, preset("tiny"), seed=2, max_turns=60, chunk=3)
+    assert any(len(np.unique(free.pos[free.game == g, 0])) > 1 for g in np.unique(free.game))
+
+
+def test_imitation_with_dagger_rounds(tmp_path):
+    cfg = ImitationConfig(expert="greedy", opponents="random:1,expert:1", games=12, policy="fcn",
+                          net_kwargs={"channels": 8, "dilations": [1, 2], "hidden": 16}, preset="tiny,official",
+                          epochs=1, batch_size=64, patience=1, dagger_rounds=1, dagger_games=6, eval_games=0,
+                          out=str(tmp_path / "dagger"), progress=False, threads=1, workers=1)
+    summary = train_imitation(cfg)
+    first = json.loads((tmp_path / "dagger" / "round0.json").read_text())
+    second = json.loads((tmp_path / "dagger" / "round1.json").read_text())
+    # round 1 trained on the expert's games and on the games the network drove, labelled by the expert
+    assert first["stats"]["dagger_round"] == 0 and second["stats"]["dagger_round"] == 1
+    assert second["stats"]["samples"] == summary["samples"] > first["stats"]["samples"]
+    assert len(summary["history"]) == 2
+    assert (tmp_path / "dagger" / "round1.pt").is_file() and (tmp_path / "dagger" / "best.pt").is_file()

@@ -135,6 +135,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--prior", type=float, default=None,
                    help="with --lookahead: weight of the network's move log-probability in a target's value "
                         "(default 0.25)")
+    p.add_argument("--loop-guard", action="store_true",
+                   help="the exported network never repeats a back-and-forth between two cells (plays its best "
+                        "other move; see pyrat_rl.agents.policy_agent)")
 
     p = sub.add_parser("eval", help="paired games between two agents, all stepped at once (batched evaluator)")
     p.add_argument("agent", help="agent spec (a checkpoint path, a built-in name...)")
@@ -290,7 +293,8 @@ def _export(args: argparse.Namespace) -> int:
             raise UsageError("--prior: only with --lookahead")
         if args.prior is not None and not (math.isfinite(args.prior) and args.prior >= 0):
             raise UsageError(f"--prior: a finite number >= 0, got {args.prior}")
-        path = export_checkpoint(args.checkpoint, args.output, description=args.description, lookahead=lookahead)
+        path = export_checkpoint(args.checkpoint, args.output, description=args.description, lookahead=lookahead,
+                                 loop_guard=args.loop_guard or None)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) and {path.with_suffix('.json')}")
     return 0
 

@@ -21,7 +21,8 @@
    stopping on the validation loss (``patience`` epochs), the best epoch's weights kept. Curves go to
    TensorBoard (``DIR/tb``); a final table gives loss and accuracy per split.
 4. **Output**: ``DIR/best.pt`` (portable policy file with metadata: ``pyrat play DIR/best.pt greedy`` and
-   ``pyrat train ppo --init DIR/best.pt``), ``DIR/config.json``, ``DIR/metrics.json``.
+   ``pyrat train ppo --init DIR/best.pt``), ``DIR/config.json``, ``DIR/metrics.json``; with DAgger rounds also
+   ``DIR/roundR.pt``, the network after round R (``round0.pt``: trained on the expert's games only).
 
 **Several maze sizes** (``--presets official,classic,tournament``; ``preset`` holds the comma list): a network
 that plays every size (``fcn``) learns them all with the same weights. The games are shared evenly by the
@@ -744,6 +745,15 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     result = fit(policy, view, train_idx, val_idx, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay,
                  cfg.value_coef, cfg.patience, cfg.seed, device, writer, cfg.progress)
     history = list(result["history"])
+
+    def save_round(r: int) -> None:
+        """``DIR/roundR.pt``: the network after round ``r`` (0: the expert's games only), for ablations."""
+        if cfg.dagger_rounds:
+            stats = {"samples": sum(len(p) for p in parts), "dagger_round": r,
+                     "train_seconds": round(time.perf_counter() - t_start, 1)}
+            save_policy(out / f"round{r}.pt", policy, dict(meta, stats=stats))
+
+    save_round(0)
     for r in range(cfg.dagger_rounds):
         learner = agent_from_policy(policy, meta, name="learner")
         added = 0
@@ -765,6 +775,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
                      cfg.value_coef, cfg.patience, cfg.seed + r + 1, device, writer, cfg.progress,
                      log_offset=len(history))
         history += result["history"]
+        save_round(r + 1)
     table = {"train": evaluate_split(policy, view, train_idx, device=device),
              "val": evaluate_split(policy, view, val_idx, device=device),
              "test": evaluate_split(policy, view, test_idx, device=device)}
