@@ -531,8 +531,7 @@ def play_series(agents: Sequence[str | Agent | AgentFactory], games: int = 2, se
         if len(setup.starts) != n_agents:
             raise ValueError(f"the game has {len(setup.starts)} players but {n_agents} agents were given")
         order = list(range(n_agents))
-        if swap:
-            setup = setup.swapped()
+        if swap:   # the agents exchange seats, and so start cells: each plays the maze from both sides
             order = [1, 0]
         seat_agents = [factories[j]() for j in order]
         result = play_game(setup, seat_agents, names=[names[j] for j in order],

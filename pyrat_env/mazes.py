@@ -596,12 +596,6 @@ class GameSetup:
         return Game(self.maze, self.cheese, self.starts, self.config.teams,
                     max_turns if max_turns is not None else self.config.max_turns)
 
-    def swapped(self) -> GameSetup:
-        """The same maze and cheese with the two seats' start cells exchanged (paired games)."""
-        if len(self.starts) != 2:
-            raise ValueError("seat swapping needs exactly two players")
-        return replace(self, starts=(self.starts[1], self.starts[0]))
-
 
 def resolve_starts(maze: Maze, specs: tuple, rng: np.random.Generator) -> tuple[int, ...]:
     """Turn start specifications into existing cells, as pyrat-game's ``add_player`` does."""

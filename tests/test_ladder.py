@@ -118,6 +118,19 @@ def test_set_ids_do_not_depend_on_the_number_of_mazes_or_on_other_candidates() -
     assert c[0].tournament_id != a[0].tournament_id   # another seed: other mazes
 
 
+def test_ids_of_corner_start_sets_name_the_corner_exchange() -> None:
+    # databases recorded while the swapped game kept each agent's corner are not resumed on corner presets; the
+    # shared centre start of official played the same games before and after, and keeps its ids
+    from pyrat_rl.agents.tournament.config import SWAP_IDENTITY, TournamentConfig
+
+    for name in ("tiny", "classic", "tournament"):
+        assert all(gs.identity().items() >= SWAP_IDENTITY.items() for gs in _sets(name))
+    assert not any(set(SWAP_IDENTITY) & set(gs.identity()) for gs in _sets("official"))
+    agents = describe_agents(["greedy", "random"])
+    assert set(SWAP_IDENTITY) <= set(TournamentConfig(agents, game=preset("tiny")).identity())
+    assert not set(SWAP_IDENTITY) & set(TournamentConfig(agents, game=preset("official")).identity())
+
+
 def test_distinct_games_count_a_repeated_centre_start_game_once() -> None:
     refs, cand = _sets("official")
 
@@ -213,6 +226,22 @@ def test_pairing_scores_match_the_stored_games(played) -> None:
         assert seen[key] == [p["wins"], p["draws"], p["losses"]]
         assert p["games"] == 2 * MAZES and p["points"] == p["wins"] + 0.5 * p["draws"]
         assert p["score_low"] <= p["score"] <= p["score_high"]
+
+
+def test_the_two_games_of_a_maze_give_each_agent_both_corners(played) -> None:
+    # tiny starts the players in opposite corners: the seat-swapped game puts each agent in the other corner
+    db, report = played
+    from pyrat_env.replay import load_replay
+
+    starts: dict[tuple, set] = {}
+    for names, rows in _stored(db).values():
+        for g in rows:
+            replay = load_replay(db.parent / g["replay"])
+            for player in replay["players"]:
+                pair = frozenset((names[g["seat0"]], names[g["seat1"]]))
+                starts.setdefault((g["tournament"], g["seed"], pair, player["name"]), set()).add(player["start"])
+    assert starts and all(len(cells) == 2 for cells in starts.values())
+    assert report["distinct_games"] == report["games"]
 
 
 def test_resume_plays_the_missing_games_only_and_the_same_games(played, tmp_path: Path) -> None:

@@ -185,6 +185,17 @@ def test_paired_series_swaps_seats_on_the_same_mazes():
     assert "paired" in res.summary()
 
 
+def test_paired_games_give_each_agent_both_start_cells():
+    # on corner starts the second game of a pair is not the first one again: the agents exchange corners
+    res = play_series(["greedy", "opportunist"], games=6, seed=3, config="tiny", turn_time=None,
+                      preprocessing_time=None, record=True)
+    corners = {0, 34}                                       # tiny is 7 x 5: top left, bottom right
+    for first, second in zip(res.results[::2], res.results[1::2]):
+        starts = [{p["name"]: p["start"] for p in r.replay["players"]} for r in (first, second)]
+        assert set(starts[0].values()) == set(starts[1].values()) == corners
+        assert starts[0]["greedy"] != starts[1]["greedy"] and starts[0]["opportunist"] != starts[1]["opportunist"]
+
+
 def test_series_is_reproducible_and_odd_counts_are_not_paired():
     a = play_series(["random", "greedy"], games=3, seed=4, turn_time=None, preprocessing_time=None)
     b = play_series(["random", "greedy"], games=3, seed=4, turn_time=None, preprocessing_time=None)

@@ -77,7 +77,9 @@ def test_run_records_every_game_with_a_replay(tmp_path: Path, capsys) -> None:
     first = {g["key"]: g for g in games}
     a, b = load_replay(db.parent / first["r0-0-1-f"]["replay"]), load_replay(db.parent / first["r0-0-1-s"]["replay"])
     assert a["maze"] == b["maze"] and a["cheese"] == b["cheese"]
-    assert [p["start"] for p in a["players"]] == [p["start"] for p in b["players"]][::-1]
+    # the agents exchange seats and so start cells: each plays the maze from both corners
+    assert [p["name"] for p in a["players"]] == [p["name"] for p in b["players"]][::-1]
+    assert [p["start"] for p in a["players"]] == [p["start"] for p in b["players"]] == [0, 34]
 
     # the same command again: nothing left to play, the same standings
     rc, out = _run_cli(args, capsys)

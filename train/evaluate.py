@@ -2,7 +2,7 @@
 
 `evaluate` plays the same games as the match runner's ``play_series`` with the same seed (set-up k of
 the series is ``new_game(config, game_seed(seed, k))``, played once with agent A in seat 0 and once with
-the seats swapped), but it steps them all together in two `GameBatch` es (A in seat 0, A in seat 1) and
+the seats, and so the start cells, exchanged), but it steps them all together in two `GameBatch` es (A in seat 0, A in seat 1) and
 asks each agent once per turn for all games through ``act_batch``. With deterministic agents the results
 are those of ``play_series(..., turn_time=None)``; it is what training uses to measure win rates, and what
 ``pyrat train eval`` runs. Agents are not given a ``start`` call (batched agents read the maze from the
@@ -95,9 +95,8 @@ def evaluate(agent, opponent, games: int = 100, seed: int = 0, config: GameConfi
     n_setups = games // 2
     for lo in range(0, n_setups, chunk):
         setups = [new_game(cfg, game_seed(seed, k)) for k in range(lo, min(lo + chunk, n_setups))]
-        swapped = [s.swapped() for s in setups]
-        for seat, (sets, order) in enumerate(((setups, [a, b]), (swapped, [b, a]))):
-            scores, turns, trunc = play_batch(order, sets, limit)
+        for seat, order in enumerate(([a, b], [b, a])):   # the second game: seats, so start cells, exchanged
+            scores, turns, trunc = play_batch(order, setups, limit)
             outcome = compare_scores_array(scores[:, seat], scores[:, 1 - seat])
             wins += int((outcome > 0).sum())
             losses += int((outcome < 0).sum())

@@ -28,6 +28,19 @@ from pyrat_env.mazes import GameConfig, preset
 
 from ..match import DEFAULT_MAX_TURNS
 
+# The swapped game of a pair exchanges the agents' seats and so their start cells. Until December 2026 it also
+# exchanged the set-up's start cells, which gave every agent its first start cell back: on presets with two start
+# cells the two games of a pair were one game. Tournaments and ladder sets with two start cells name the fix in their
+# identity, so a database of that time is never resumed with games of both kinds (the shared centre start of
+# ``official`` played the same games before and after: its ids did not change).
+SWAP_IDENTITY = {"swap": "seats-and-starts"}
+
+
+def same_start(game: GameConfig) -> bool:
+    """True when both players start on the same cell on every maze: a seat-swapped game is then the same game."""
+    s = game.starts
+    return len(s) == 2 and (s[1] == "same" or (s[0] == s[1] and s[0] != "random"))
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -106,9 +119,12 @@ class TournamentConfig:
 
         A file that changes keeps the tournament: its games are played again (`runner.stale_games`).
         """
-        return {"agents": [[a.name, a.spec] for a in self.agents], "game": self.game.to_dict(),
-                "games_per_pair": self.games_per_pair, "seed": int(self.seed), "max_turns": self.max_turns,
-                "limits": self.limits.identity()}
+        out = {"agents": [[a.name, a.spec] for a in self.agents], "game": self.game.to_dict(),
+               "games_per_pair": self.games_per_pair, "seed": int(self.seed), "max_turns": self.max_turns,
+               "limits": self.limits.identity()}
+        if not same_start(self.game):
+            out.update(SWAP_IDENTITY)
+        return out
 
     @property
     def tournament_id(self) -> str:

@@ -124,9 +124,8 @@ def play_isolated_game(task: GameTask, stop: threading.Event | None = None, pool
             return play_isolated_game(task, stop, own)
     t_start = time.monotonic()
     lim = task.limits
+    # the swapped game of a pair puts the agents in each other's seats, so on each other's start cells
     setup = new_game(GameConfig.from_dict(task.game), task.seed)
-    if task.swap:
-        setup = setup.swapped()
     game = setup.game(task.max_turns)
     n = len(setup.starts)
     names = list(task.names)

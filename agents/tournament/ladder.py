@@ -62,7 +62,7 @@ from pyrat_env.runtime import cpu_count
 
 from ..match import DEFAULT_MAX_TURNS, game_seed
 from .cli import check_agents_exist
-from .config import AgentEntry, Limits, describe_agents
+from .config import SWAP_IDENTITY, AgentEntry, Limits, describe_agents, same_start
 from .process import ServerPool
 from .ratings import ANCHOR_RATING, pool_ratings
 from .runner import Job, check_agents, default_replay_dir, play_jobs
@@ -86,12 +86,6 @@ class CandidateError(ValueError):
 def default_workers() -> int:
     """Half the cores: both agents of a game think at once, each on its own core, so that timing stays fair."""
     return max(1, cpu_count() // 2)
-
-
-def same_start(game: GameConfig) -> bool:
-    """True when both players start on the same cell on every maze: a seat-swapped game is then the same game."""
-    s = game.starts
-    return len(s) == 2 and (s[1] == "same" or (s[0] == s[1] and s[0] != "random"))
 
 
 # -- the sets of games ----------------------------------------------------------------------------------------
@@ -123,9 +117,12 @@ class GameSet:
 
     def identity(self) -> dict:
         """Everything that decides the games, the number of mazes aside (hashed into the id)."""
-        return {"ladder": 1, "set": self.kind, "agents": [[a.name, a.spec, a.digest] for a in self.agents],
-                "game": self.game.to_dict(), "seed": int(self.seed), "max_turns": self.max_turns,
-                "limits": self.limits.identity()}
+        out = {"ladder": 1, "set": self.kind, "agents": [[a.name, a.spec, a.digest] for a in self.agents],
+               "game": self.game.to_dict(), "seed": int(self.seed), "max_turns": self.max_turns,
+               "limits": self.limits.identity()}
+        if self.both_seats:
+            out.update(SWAP_IDENTITY)
+        return out
 
     @property
     def tournament_id(self) -> str:
