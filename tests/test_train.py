@@ -353,7 +353,7 @@ def test_imitation_with_dagger_rounds(tmp_path):
     cfg = ImitationConfig(expert="greedy", opponents="random:1,expert:1", games=12, policy="fcn",
                           net_kwargs={"channels": 8, "dilations": [1, 2], "hidden": 16}, preset="tiny,official",
                           epochs=1, batch_size=64, patience=1, dagger_rounds=1, dagger_games=6, eval_games=0,
-                          out=str(tmp_path / "dagger"), progress=False, threads=1, workers=1)
+                          out=str(tmp_path / "dagger"), progress=False, threads=1, workers=2)
     summary = train_imitation(cfg)
     first = json.loads((tmp_path / "dagger" / "round0.json").read_text())
     second = json.loads((tmp_path / "dagger" / "round1.json").read_text())
@@ -362,3 +362,18 @@ def test_imitation_with_dagger_rounds(tmp_path):
     assert second["stats"]["samples"] == summary["samples"] > first["stats"]["samples"]
     assert len(summary["history"]) == 2
     assert (tmp_path / "dagger" / "round1.pt").is_file() and (tmp_path / "dagger" / "best.pt").is_file()
+
+
+def test_dagger_driver_spec_plays_in_worker_processes(tmp_path):
+    # a checkpoint path drives in every worker (each loads its own copy): the same games as in one process
+    from pyrat_rl.agents.policy_agent import load_agent
+
+    cfg = ImitationConfig(expert="greedy", opponents="random", games=4, policy="fcn",
+                          net_kwargs={"channels": 8, "dilations": [1], "hidden": 16}, preset="tiny", epochs=1,
+                          batch_size=64, eval_games=0, out=str(tmp_path / "net"), progress=False, threads=1)
+    path = train_imitation(cfg)["checkpoint"]
+    kw = dict(max_turns=60, chunk=2, seed=3)
+    two = generate_dataset("greedy", "random", 4, preset("tiny"), driver=str(path), workers=2, **kw)
+    one = generate_dataset("greedy", "random", 4, preset("tiny"), driver=load_agent(path), workers=1, **kw)
+    for k in ("game", "turn", "pos", "action", "mask"):
+        np.testing.assert_array_equal(getattr(one, k), getattr(two, k), err_msg=k)

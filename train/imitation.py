@@ -306,8 +306,9 @@ def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig
                      progress: bool = False, stream: int = 0, first: int = 0, workers: int = 1) -> StateDataset:
     """Play ``games`` games of ``expert`` against ``opponents`` and record the expert's decisions (module docstring).
 
-    ``driver`` (an `Agent`, optional): when given it chooses the recorded seats' moves while the expert only
-    labels them (DAgger). ``max_turns``: the env limit (also the horizon of the turn feature, unless the
+    ``driver`` (an `Agent` or an agent spec such as a checkpoint path, optional): when given it chooses the
+    recorded seats' moves while the expert only labels them (DAgger). A spec travels to worker processes, each
+    loading its own copy; an agent object that cannot be pickled makes the games play in this process. ``max_turns``: the env limit (also the horizon of the turn feature, unless the
     encoder has a fixed one). ``first``: number of the first game (datasets of several presets number their
     games one after the other, so no two draw the same seeds). ``workers``: processes playing chunks of games
     at once (0: one per core); every chunk draws its games from its own seeds, so the dataset is the same
@@ -418,7 +419,8 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
         players = [_SeatPlayers(seat_specs[0], 0), _SeatPlayers(seat_specs[1], 1)]
         drivers = None
         if driver is not None:
-            drivers = [driver, driver]
+            d = _resolve(driver)
+            drivers = [d, d]
         for p in players:
             p.start(batch, seeds)
         batch.step(np.zeros((n, 2), dtype=np.int64))       # turn 0
@@ -746,21 +748,22 @@ def train_imitation(cfg: ImitationConfig) -> dict:
                  cfg.value_coef, cfg.patience, cfg.seed, device, writer, cfg.progress)
     history = list(result["history"])
 
-    def save_round(r: int) -> None:
-        """``DIR/roundR.pt``: the network after round ``r`` (0: the expert's games only), for ablations."""
+    def save_round(r: int) -> Path | None:
+        """``DIR/roundR.pt``: the network after round ``r`` (0: the expert's games only), for ablations; the
+        learner of the next DAgger round is loaded from it (a path travels to worker processes)."""
         if cfg.dagger_rounds:
             stats = {"samples": sum(len(p) for p in parts), "dagger_round": r,
                      "train_seconds": round(time.perf_counter() - t_start, 1)}
-            save_policy(out / f"round{r}.pt", policy, dict(meta, stats=stats))
+            return save_policy(out / f"round{r}.pt", policy, dict(meta, stats=stats))
+        return None
 
-    save_round(0)
+    learner = save_round(0)
     for r in range(cfg.dagger_rounds):
-        learner = agent_from_policy(policy, meta, name="learner")
         added = 0
         more_counts = split_count(cfg.dagger_games, len(names))
         for k, (game_config, limit, n_games) in enumerate(zip(configs, limits, more_counts)):
             more = generate_dataset(expert, cfg.opponents, n_games, game_config, seed=cfg.seed, max_turns=limit,
-                                    gamma=cfg.gamma, chunk=cfg.chunk, driver=learner, progress=cfg.progress,
+                                    gamma=cfg.gamma, chunk=cfg.chunk, driver=str(learner), progress=cfg.progress,
                                     stream=r + 1, first=sum(more_counts[:k]), workers=cfg.workers)
             # new games go to the training split only (their mazes are new, so no maze crosses splits)
             n_old = len(parts[k])
@@ -775,7 +778,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
                      cfg.value_coef, cfg.patience, cfg.seed + r + 1, device, writer, cfg.progress,
                      log_offset=len(history))
         history += result["history"]
-        save_round(r + 1)
+        learner = save_round(r + 1)
     table = {"train": evaluate_split(policy, view, train_idx, device=device),
              "val": evaluate_split(policy, view, val_idx, device=device),
              "test": evaluate_split(policy, view, test_idx, device=device)}
