@@ -373,3 +373,13 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path: Path, capsys)
     if (tmp_path / "l.sqlite").exists():   # refused before any game
         with sqlite3.connect(tmp_path / "l.sqlite") as conn:
             assert conn.execute("SELECT COUNT(*) FROM games").fetchone()[0] == 0
+
+
+def test_a_shipped_network_is_digested_like_a_file() -> None:
+    # a retrained shipped network is another agent: its games are not reused from an older file's
+    from pyrat_rl.agents.spec import shipped_agents
+    from pyrat_rl.agents.tournament.config import describe_agent, file_digest
+
+    name, path = next(iter(shipped_agents().items()))
+    assert describe_agent(name).digest == file_digest(path) is not None
+    assert describe_agent("greedy").digest is None

@@ -162,6 +162,12 @@ def _entry(name: str, spec: str, base_dir: str | os.PathLike | None) -> AgentEnt
         path = path.resolve()
         digest = file_digest(path)
         run_spec = str(path) + (f":{cls}" if cls else "")
+    else:   # a shipped network is a file too: retrained, it is another agent (built-in code is not digested)
+        from ..spec import shipped_agents
+
+        shipped = shipped_agents().get(target)
+        if shipped is not None:
+            digest = file_digest(shipped)
     return AgentEntry(name=name, spec=spec, run_spec=run_spec, digest=digest)
 
 
