@@ -609,8 +609,7 @@ def _guard(logits: np.ndarray, masks: np.ndarray, cells: np.ndarray, rot: np.nda
         other = logits[rows].copy()
         other[np.arange(len(rows)), a[rows]] = -np.inf
         other[:, 0] = -np.inf
-        legal = masks[rows] if masks is not None else np.ones_like(other, dtype=bool)
-        other = np.where(legal, other, -np.inf)
+        other = np.where(masks[rows], other, -np.inf)
         alt = other.argmax(axis=1)
         has = np.isfinite(other[np.arange(len(rows)), alt])
         a[rows[has]] = alt[has]

@@ -1,12 +1,12 @@
 """Batched evaluation: paired games between two agents, every game of a series stepped at once.
 
-`evaluate` plays the same games as the match runner's ``play_series`` with the same seed (set-up k of
-the series is ``new_game(config, game_seed(seed, k))``, played once with agent A in seat 0 and once with
-the seats, and so the start cells, exchanged), but it steps them all together in two `GameBatch` es (A in seat 0, A in seat 1) and
-asks each agent once per turn for all games through ``act_batch``. With deterministic agents the results
-are those of ``play_series(..., turn_time=None)``; it is what training uses to measure win rates, and what
-``pyrat train eval`` runs. Agents are not given a ``start`` call (batched agents read the maze from the
-batch), so stateful agents that need one should be evaluated with the match runner instead.
+`evaluate` plays the same games as the match runner's ``play_series`` with the same seed (set-up k of the series is
+``new_game(config, game_seed(seed, k))``, played once with agent A in seat 0 and once with the seats, and so the
+start cells, exchanged), but it steps them all together in two `GameBatch` es (A in seat 0, A in seat 1) and asks
+each agent once per turn for all games through ``act_batch``. With deterministic agents the results are those of
+``play_series(..., turn_time=None)``; it is what training uses to measure win rates, and what ``pyrat train eval``
+runs. Agents are not given a ``start`` call (batched agents read the maze from the batch), so stateful agents that
+need one should be evaluated with the match runner instead.
 
 Points are wins plus half the draws, as a share of the games (the score of a match).
 """

@@ -308,8 +308,9 @@ def generate_dataset(expert: Any, opponents: str, games: int, config: GameConfig
 
     ``driver`` (an `Agent` or an agent spec such as a checkpoint path, optional): when given it chooses the
     recorded seats' moves while the expert only labels them (DAgger). A spec travels to worker processes, each
-    loading its own copy; an agent object that cannot be pickled makes the games play in this process. ``max_turns``: the env limit (also the horizon of the turn feature, unless the
-    encoder has a fixed one). ``first``: number of the first game (datasets of several presets number their
+    loading its own copy; an agent object that cannot be pickled makes the games play in this process.
+    ``max_turns``: the env limit (also the horizon of the turn feature, unless the encoder has a fixed one).
+    ``first``: number of the first game (datasets of several presets number their
     games one after the other, so no two draw the same seeds). ``workers``: processes playing chunks of games
     at once (0: one per core); every chunk draws its games from its own seeds, so the dataset is the same
     whatever the number of workers.
@@ -394,6 +395,8 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
     weights = np.array([w for _, w in mix])
     weights = weights / weights.sum()
     rotate_seat1 = resolve_rotate("auto", config)
+    if driver is not None:
+        driver = _resolve(driver)   # once for every chunk (a checkpoint path is loaded here)
     parts: list[dict[str, list]] = []
     mazes: list[Maze] = []
     n_initial: list[int] = []
@@ -417,10 +420,7 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
         batch = GameBatch([s.maze for s in setups], [s.cheese for s in setups], [s.starts for s in setups], None,
                           max_turns)
         players = [_SeatPlayers(seat_specs[0], 0), _SeatPlayers(seat_specs[1], 1)]
-        drivers = None
-        if driver is not None:
-            d = _resolve(driver)
-            drivers = [d, d]
+        drivers = None if driver is None else [driver, driver]
         for p in players:
             p.start(batch, seeds)
         batch.step(np.zeros((n, 2), dtype=np.int64))       # turn 0
