@@ -72,7 +72,9 @@ class NetSearchAgent(SearchAgent):
 
     def act(self, game: Game, seat: int) -> int:
         self._logp = {}
-        return super().act(game, seat)
+        action = super().act(game, seat)
+        self.net.remember(game, list(range(game.n_players)))   # a network with history planes sees the last turns
+        return action
 
     def move_probabilities(self, game: Game, seat: int, seats: list[int]) -> np.ndarray:
         """``[len(seats), 5]``: the network's probabilities of each real move for those seats (``seat``: ours)."""

@@ -349,6 +349,11 @@ class FcnNet(BaseFeaturesExtractor):
     ``readout`` attention maps of `CnnNet` (softmax over the existing cells, reading the move planes), and the
     4 global features; one fully connected layer makes ``hidden`` features of them.
 
+    ``history=2``: the observation has 2 more planes after the 18 (`history_planes`): where the acting player and
+    the opponent were at the acting player's previous decision (its current cells at its first), which the stem
+    reads with the cell planes. A network without history sees one position; the experts it imitates are not
+    functions of it (``search`` keeps its target), and the players' last moves tell where each was heading.
+
     Zeroing holes after every layer makes holes and the outside of the grid the same thing: an observation
     padded on the bottom and right with hole cells (``pad_planes``) gives the same features as the
     observation itself, up to float rounding. That is how PPO trains it on several sizes at once (every game
@@ -359,15 +364,19 @@ class FcnNet(BaseFeaturesExtractor):
 
     def __init__(self, observation_space: gym.spaces.Box, channels: int = 32,
                  dilations: tuple[int, ...] | list[int] = (1, 2, 4, 1), hidden: int = 128, plan: bool = True,
-                 readout: int = 4, plan_scale: float = 100.0) -> None:
+                 readout: int = 4, plan_scale: float = 100.0, history: int = 0) -> None:
         super().__init__(observation_space, int(hidden))
         c_in = int(observation_space.shape[0])
-        if c_in != N_CELL + N_GLOBAL:
-            raise ValueError(f"FcnNet expects {N_CELL + N_GLOBAL} planes, got {c_in}")
+        if history not in HISTORY_CHOICES:
+            raise ValueError(f"FcnNet: history must be one of {HISTORY_CHOICES} planes, got {history!r}")
+        self.history = int(history)
+        if c_in != N_CELL + N_GLOBAL + self.history:
+            raise ValueError(f"FcnNet expects {N_CELL + N_GLOBAL + self.history} planes "
+                             f"({self.history} of them history planes), got {c_in}")
         c = int(channels)
         self.planner = MazePlanner(1, 1, scale=float(plan_scale)) if plan else None
         self.readout = int(readout) if plan else 0
-        self.stem = nn.Conv2d(N_CELL + 1 + (N_PLAN if plan else 0), c, 3, padding=1)
+        self.stem = nn.Conv2d(N_CELL + 1 + self.history + (N_PLAN if plan else 0), c, 3, padding=1)
         self.blocks = nn.ModuleList(nn.Conv2d(c, c, 3, padding=int(d), dilation=int(d)) for d in dilations)
         self.attend = nn.Conv2d(c, self.readout, 1) if self.readout else None
         if self.readout:
@@ -382,7 +391,8 @@ class FcnNet(BaseFeaturesExtractor):
     def forward_with_plan(self, obs: torch.Tensor, plan: torch.Tensor | None) -> torch.Tensor:
         """The features given the planner's planes (computed elsewhere: ONNX export and runtimes)."""
         board = 1.0 - obs[:, CH_HOLE:CH_HOLE + 1]                               # [B, 1, H, W]
-        parts = [obs[:, :N_CELL], board] + ([plan] if plan is not None else [])
+        parts = [obs[:, :N_CELL], board] + ([obs[:, N_CELL + N_GLOBAL:]] if self.history else []) + \
+            ([plan] if plan is not None else [])
         x = torch.relu(self.stem(torch.cat(parts, dim=1) * board)) * board
         for conv in self.blocks:
             x = x + torch.relu(conv(x)) * board
@@ -390,7 +400,7 @@ class FcnNet(BaseFeaturesExtractor):
         me = (x * obs[:, CH_SELF:CH_SELF + 1]).sum(dim=(2, 3))
         mean = x.sum(dim=(2, 3)) / cells.clamp(min=1.0)
         top = x.amax(dim=(2, 3))               # features are >= 0 and 0 off the board: the maximum over the board
-        feats = [me, mean, top, obs[:, N_CELL:, 0, 0]]
+        feats = [me, mean, top, obs[:, N_CELL:N_CELL + N_GLOBAL, 0, 0]]
         if self.attend is not None and plan is not None:
             direct = torch.stack([plan[:, 0] * self.planner.scale, plan[:, 2] * 8.0, obs[:, CH_CHEESE]], dim=1)
             logits = self.attend(x).flatten(2) + torch.einsum("rk,bkn->brn", self.prior, direct.flatten(2))
@@ -714,6 +724,14 @@ NETWORKS: dict[str, tuple[type[BaseFeaturesExtractor], str, dict[str, Any], dict
     "fcn": (FcnNet, "planes", {"channels": 32, "dilations": [1, 2, 4, 1], "hidden": 128, "plan": True,
                                "readout": 4, "plan_scale": 100.0}, {"pi": [64], "vf": [64]}),
 }
+
+
+HISTORY_CHOICES = (0, 2)   # history planes an fcn network may read: none, or both players' previous cells
+
+
+def history_planes(name: str, net_kwargs: dict | None = None) -> int:
+    """How many history planes follow the encoder's planes in network ``name``'s observations (`FcnNet`)."""
+    return int(net_kwargs_for(name, net_kwargs).get("history", 0) or 0)
 
 
 def network_names() -> list[str]:

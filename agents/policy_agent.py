@@ -164,6 +164,24 @@ def meta_config(meta: dict) -> GameConfig:
     return GameConfig.from_dict(meta["game_config"])
 
 
+def meta_history(meta: dict) -> int:
+    """History planes the checkpoint's network reads after the encoder's planes (0 but for an ``fcn`` network
+    trained with ``{"history": 2}``: `pyrat_rl.agents.networks.FcnNet`)."""
+    from .networks import NETWORKS, history_planes
+
+    if head_of(meta) != ACTOR_CRITIC or meta.get("policy") not in NETWORKS:
+        return 0
+    return history_planes(meta["policy"], meta.get("net_kwargs"))
+
+
+def observation_shape(meta: dict, width: int, height: int) -> tuple[int, ...]:
+    """The shape of the network's observations on a ``width`` x ``height`` maze: the encoder's, history planes
+    included."""
+    shape = tuple(meta_encoder(meta).shape(width, height))
+    extra = meta_history(meta)
+    return (shape[0] + extra,) + shape[1:] if extra else shape
+
+
 # -- networks ------------------------------------------------------------------------------------------------
 def build_network(meta: dict, device: str | torch.device = "cpu", lr: float = 3e-4) -> torch.nn.Module:
     """A fresh network with the checkpoint's architecture, by head: `build_policy` or `build_classifier`."""
@@ -192,7 +210,7 @@ def build_policy(meta: dict, lr: float = 3e-4, device: str | torch.device = "cpu
     from .networks import policy_kwargs
 
     cfg = meta_config(meta)
-    space = meta_encoder(meta).space(cfg.width, cfg.height)
+    space = spaces.Box(0.0, 1.0, observation_shape(meta, cfg.width, cfg.height), dtype=np.float32)
     kwargs = policy_kwargs(meta["policy"], meta.get("net_kwargs"), meta.get("net_arch"))
     policy = MaskableActorCriticPolicy(space, spaces.Discrete(5), lambda _: lr, **kwargs)
     return policy.to(device)
@@ -333,7 +351,7 @@ def export_onnx(policy, meta: dict, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = meta_config(meta)
-    shape = meta_encoder(meta).shape(cfg.width, cfg.height)
+    shape = observation_shape(meta, cfg.width, cfg.height)
     planner = _planner(policy)
     module = policy if head_of(meta) == CLASSIFIER else LogitsModule(policy, external_plan=planner is not None)
     module.eval()
@@ -454,6 +472,8 @@ class PolicyAgent(Agent):
         self._benc: dict[tuple, Any] = {}
         self.loop_guard = bool(meta.get("loop_guard", False))
         self._memory: dict[int, np.ndarray] = {}   # per seat, for ``act``: see `_guard`
+        self.history = meta_history(meta)          # planes of where the players were at the previous decision
+        self._seen: dict[int, np.ndarray] = {}     # per seat, for ``act``: see `_with_history`
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def check_size(self, width: int, height: int) -> None:
@@ -500,13 +520,16 @@ class PolicyAgent(Agent):
         super().start(ctx)
         self._rotation(ctx.maze, ctx.seat)   # the symmetry test is cached now, in preprocessing, not in a turn
         self._memory.pop(ctx.seat, None)
+        self._seen.pop(ctx.seat, None)
         if ctx.game is not None and not ctx.game.over:
             self.act(ctx.game.copy(), ctx.seat)
 
     def act(self, game: Game, seat: int) -> int:
         self.check_size(game.maze.width, game.maze.height)   # callers that skip ``start`` get the same message
         rot = self._rotation(game.maze, seat)
-        obs = self.encoder.encode(game, seat, rot)
+        obs = self.encoder.encode(game, seat, rot)[None]
+        if self.history:
+            obs = self._history_of_game(obs, game, [seat], [rot], update=True)
         mask = action_mask(game, seat, rot)
         guard = None
         if self.loop_guard:
@@ -515,7 +538,7 @@ class PolicyAgent(Agent):
                 memory = self._memory[seat] = _fresh_memory(1)
             guard = (np.array([game.pos[seat]]), np.array([rot]), np.array([len(game.cheese)]), np.array([game.turn]),
                      np.array([game.mud_target[seat] is None]), memory, game.maze.width)
-        a = int(self._choose(obs[None], mask[None], guard)[0])
+        a = int(self._choose(obs, mask[None], guard)[0])
         return int(ROTATED_ACTION[a]) if rot else a
 
     def move_probabilities(self, game: Game, seats: list[int]) -> np.ndarray:
@@ -527,7 +550,10 @@ class PolicyAgent(Agent):
             obs.append(self.encoder.encode(game, s, rot))
             masks.append(action_mask(game, s, rot))
             rots.append(rot)
-        logits = self._logits_fn(np.stack(obs))
+        obs = np.stack(obs)
+        if self.history:   # the seats' memories are kept by `remember`, called once a turn by the search
+            obs = self._history_of_game(obs, game, list(seats), rots, update=False)
+        logits = self._logits_fn(obs)
         if isinstance(logits, torch.Tensor):
             logits = logits.detach().cpu().numpy()
         logits = np.asarray(logits, dtype=np.float64)
@@ -541,6 +567,26 @@ class PolicyAgent(Agent):
                 out[k, ROTATED_ACTION] = p[k]
         return out
 
+    def remember(self, game: Game, seats: list[int]) -> None:
+        """Note the players' cells for the history planes of ``seats`` (a network with ``history``; for callers of
+        `move_probabilities`, once a turn after it; ``act`` does it itself)."""
+        if self.history:
+            self._history_of_game(None, game, list(seats), [False] * len(seats), update=True)
+
+    def _history_of_game(self, obs: np.ndarray | None, game: Game, seats: list[int], rots: list[bool],
+                         update: bool) -> np.ndarray | None:
+        """``obs`` (one row per seat of ``seats``) with its history planes (`_with_history`), per seat memory."""
+        other = [1 - s if game.n_players > 1 else s for s in seats]
+        memory = np.stack([self._seen.get(s, _fresh_history(1)[0]) for s in seats])
+        out = _with_history(obs, memory, np.array([game.pos[s] for s in seats]), np.array([game.pos[o] for o in other]),
+                            np.array(rots, dtype=bool), np.full(len(seats), game.turn),
+                            np.array([game.mud_target[s] is None for s in seats]), game.maze.width, game.maze.height,
+                            update)
+        if update:
+            for k, s in enumerate(seats):
+                self._seen[s] = memory[k]
+        return out
+
     def act_batch(self, batch: GameBatch, seat: int) -> np.ndarray:
         self.check_size(batch.width, batch.height)
         rot = np.array([self._rotation(m, seat) for m in batch.mazes], dtype=bool)
@@ -550,14 +596,16 @@ class PolicyAgent(Agent):
             if len(self._benc) > 8:
                 self._benc.clear()
             enc = self.encoder.batch(batch.batch_size, batch.width, batch.height, seat)
-            state = self._benc[key] = [enc, [None] * batch.batch_size, _fresh_memory(batch.batch_size)]
-        enc, seen, memory = state
+            state = self._benc[key] = [enc, [None] * batch.batch_size, _fresh_memory(batch.batch_size),
+                                       _fresh_history(batch.batch_size)]
+        enc, seen, memory, history = state
         stale = [i for i in range(batch.batch_size)
                  if seen[i] is None or seen[i][0] is not batch.mazes[i] or seen[i][1] is not batch.initial_cheese[i]
                  or seen[i][2] != rot[i]]
         if stale:
             enc.reset_rows(batch, np.asarray(stale), rot[stale])
             memory[stale] = -1
+            history[stale] = -1
             for i in stale:
                 seen[i] = (batch.mazes[i], batch.initial_cheese[i], bool(rot[i]))
         live = np.flatnonzero(~batch.over)
@@ -565,6 +613,13 @@ class PolicyAgent(Agent):
         if len(live) == 0:
             return out
         obs = enc.encode(batch, live)
+        if self.history:
+            rows_history = history[live]
+            other = 1 - seat if batch.pos.shape[1] > 1 else seat
+            obs = _with_history(obs, rows_history, batch.pos[live, seat], batch.pos[live, other], rot[live],
+                                np.asarray(batch.turn)[live], batch.mud_target[live, seat] < 0, batch.width,
+                                batch.height, update=True)
+            history[live] = rows_history
         masks = action_mask_batch(batch, seat, rot)[live]
         guard = None
         if self.loop_guard:
@@ -581,6 +636,36 @@ class PolicyAgent(Agent):
 
 _DROW = np.asarray(ACTION_DROW, dtype=np.int64)
 _DCOL = np.asarray(ACTION_DCOL, dtype=np.int64)
+
+
+def _fresh_history(rows: int) -> np.ndarray:
+    """History memory ``[rows, 3]``: the player's cell and the opponent's at the player's last decision, and the
+    turn then (-1: nothing remembered)."""
+    return np.full((rows, 3), -1, dtype=np.int64)
+
+
+def _with_history(obs: np.ndarray | None, memory: np.ndarray, me: np.ndarray, opp: np.ndarray, rot: np.ndarray,
+                  turn: np.ndarray, free: np.ndarray, width: int, height: int, update: bool) -> np.ndarray | None:
+    """``obs`` ``[B, C, H, W]`` followed by its 2 history planes (`pyrat_env.encoders.position_planes`): where the
+    player and the opponent were at the player's previous decision, from ``memory`` (`_fresh_history`), or their
+    cells now when nothing is remembered (first decision; the turn did not advance: another game). With
+    ``update`` the rows that decide now (``free``: not in mud) remember the cells now, in place. This is what the
+    imitation datasets record (``pyrat_rl.train.imitation.previous_positions``): decisions are the turns out of mud.
+    """
+    from pyrat_env.encoders import position_planes
+
+    me, opp, turn = (np.asarray(x, dtype=np.int64) for x in (me, opp, turn))
+    known = (memory[:, 2] >= 0) & (memory[:, 2] < turn)
+    memory[~known] = -1
+    out = None
+    if obs is not None:
+        prev = np.stack([np.where(known, memory[:, 0], me), np.where(known, memory[:, 1], opp)], axis=1)
+        planes = position_planes(prev, rot, width, height)
+        out = np.concatenate([np.asarray(obs, dtype=np.float32), planes], axis=1)
+    if update:
+        rows = np.flatnonzero(np.asarray(free, dtype=bool))
+        memory[rows, 0], memory[rows, 1], memory[rows, 2] = me[rows], opp[rows], turn[rows]
+    return out
 
 
 def _fresh_memory(rows: int) -> np.ndarray:

@@ -93,6 +93,25 @@ DEFAULT_HORIZON = 1000
 _ROTATED_STATIC = [2, 3, 0, 1, 6, 7, 4, 5, 8]
 
 
+def position_planes(cells: np.ndarray, rotate: np.ndarray | bool, width: int, height: int) -> np.ndarray:
+    """One-hot planes of cells, in the view frame: ``cells`` ``[B, K]`` (real cell indices) -> float32
+    ``[B, K, height, width]``, plane ``k`` of row ``b`` being 1 on cell ``cells[b, k]`` (on the view's cell
+    ``width * height - 1 - cell`` where ``rotate[b]``: the 180-degree turn of the planes encoders).
+
+    The history planes of a network that sees where the players were at its previous decision
+    (``pyrat_rl.agents.networks.FcnNet``'s ``history``) are built with it.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    b, k = cells.shape
+    n = width * height
+    view = np.where(np.broadcast_to(np.asarray(rotate, dtype=bool).reshape(-1, 1), (b, k)), n - 1 - cells, cells)
+    if ((view < 0) | (view >= n)).any():
+        raise ValueError(f"position_planes: a cell outside the {width}x{height} grid")
+    out = np.zeros((b, k, n), dtype=np.float32)
+    out[np.arange(b)[:, None], np.arange(k)[None, :], view] = 1.0
+    return out.reshape(b, k, height, width)
+
+
 def view_action_to_real(action: int, rotate: bool) -> int:
     """The real action for an action chosen in a (possibly rotated) view."""
     return ROTATED_ACTION_TUPLE[action] if rotate else int(action)

@@ -199,6 +199,11 @@ def _check_net(policy: str, net: dict | None) -> None:
     if unknown:
         raise UsageError(f"--net: {policy} has no option {', '.join(map(repr, unknown))}; its options: "
                          f"{', '.join(known)}")
+    from pyrat_rl.agents.networks import HISTORY_CHOICES
+
+    if "history" in net and net["history"] not in HISTORY_CHOICES:
+        raise UsageError(f"--net: history must be one of {', '.join(map(str, HISTORY_CHOICES))} (planes), "
+                         f"not {net['history']!r}")
 
 
 def _check_checkpoint(option: str, path: str | None, suffixes: tuple[str, ...]) -> None:
@@ -208,6 +213,24 @@ def _check_checkpoint(option: str, path: str | None, suffixes: tuple[str, ...]) 
         raise UsageError(f"{option}: {path} is not a {' or '.join(suffixes)} checkpoint")
     if not Path(path).is_file():
         raise UsageError(f"{option}: {path} does not exist")
+
+
+def _check_no_history(args: argparse.Namespace) -> None:
+    """PPO's envs give no history planes: refuse a network that reads them (``--net '{"history": 2}'``, or an
+    ``--init`` checkpoint trained so) before any work."""
+    from pyrat_rl.agents.networks import history_planes
+
+    if args.init:
+        from pyrat_rl.agents.policy_agent import load_checkpoint
+
+        with opt.user_errors(ValueError, KeyError, OSError):
+            meta = load_checkpoint(args.init)[0]
+        policy, net, where = meta["policy"], meta.get("net_kwargs"), f"--init {args.init}"
+    else:
+        policy, net, where = args.policy, args.net, "--net"
+    if history_planes(policy, net):
+        raise UsageError(f"{where}: the network reads history planes (net option 'history'), which PPO's envs do "
+                         "not give; such a network trains by imitation only ('pyrat train imitate')")
 
 
 def _check_training(args: argparse.Namespace) -> None:
@@ -244,6 +267,7 @@ def _ppo(args: argparse.Namespace) -> int:
     _check_mix("--opponent", args.opponent, SELF)
     _check_agents("--eval-opponents", kw.get("eval_opponents", ()))
     _check_checkpoint("--init", args.init, (".pt", ".zip"))
+    _check_no_history(args)
     if args.resume:
         run = Path(kw["out"])
         missing = [name for name in ("config.json", "last.zip") if not (run / name).is_file()]

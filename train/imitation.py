@@ -48,11 +48,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pyrat_rl.agents.networks import describe, encoder_for, net_kwargs_for
+from pyrat_rl.agents.networks import describe, encoder_for, history_planes, net_kwargs_for
 from pyrat_rl.agents.policy_agent import MASKED_LOGIT
 
 from pyrat_env.agent import Agent, GameContext
-from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder
+from pyrat_env.encoders import Encoder, action_mask_batch, make_encoder, position_planes
 from pyrat_env.engine import ROTATED_ACTION, GameBatch, Maze
 from pyrat_env.envs.gym_env import default_max_turns, resolve_rotate
 from pyrat_env.mazes import GameConfig, new_game, preset
@@ -115,7 +115,9 @@ class StateDataset:
 
     Per sample: ``game`` (index into ``mazes`` / ``n_initial``), ``seat`` of the recorded player, ``rot`` (its
     view is rotated), ``turn``, ``pos``/``mud_target``/``mud_count``/``scores`` ``[M, 2]`` with the recorded
-    player first, ``cheese`` ``[M, N]``, ``action`` (view frame), ``mask`` ``[M, 5]`` (view frame), ``ret``.
+    player first, ``cheese`` ``[M, N]``, ``action`` (view frame), ``mask`` ``[M, 5]`` (view frame), ``ret``;
+    ``prev_pos`` ``[M, 2]``: the cells of both (recorded player first) at the recorded player's previous decision
+    in that game (`previous_positions`), what a network with history planes sees.
     """
 
     width: int
@@ -135,13 +137,14 @@ class StateDataset:
     action: np.ndarray
     mask: np.ndarray
     ret: np.ndarray
+    prev_pos: np.ndarray
 
     def __len__(self) -> int:
         return len(self.action)
 
     def subset(self, idx: np.ndarray) -> StateDataset:
         per_sample = ("game", "seat", "rot", "turn", "pos", "mud_target", "mud_count", "scores", "cheese",
-                      "action", "mask", "ret")
+                      "action", "mask", "ret", "prev_pos")
         return replace(self, **{k: getattr(self, k)[idx] for k in per_sample})
 
     @staticmethod
@@ -155,7 +158,8 @@ class StateDataset:
             mazes += p.mazes
             n_init.append(p.n_initial)
         cat = {k: np.concatenate([getattr(p, k) for p in parts]) for k in
-               ("seat", "rot", "turn", "pos", "mud_target", "mud_count", "scores", "cheese", "action", "mask", "ret")}
+               ("seat", "rot", "turn", "pos", "mud_target", "mud_count", "scores", "cheese", "action", "mask", "ret",
+                "prev_pos")}
         return StateDataset(first.width, first.height, first.max_turns, mazes, np.concatenate(n_init),
                             np.concatenate(games), **cat)
 
@@ -164,15 +168,32 @@ class StateDataset:
         ids: dict[bytes, int] = {}
         return np.array([ids.setdefault(m.key(), len(ids)) for m in self.mazes], dtype=np.int64)
 
-    def encoder_view(self, encoder: Encoder) -> DatasetEncoder:
-        return DatasetEncoder(self, encoder)
+    def encoder_view(self, encoder: Encoder, history: int = 0) -> DatasetEncoder:
+        return DatasetEncoder(self, encoder, history)
+
+
+def previous_positions(game: np.ndarray, seat: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``[M, 2]``: for each sample, ``pos`` of the previous sample of the same game and seat (samples in the order
+    played; each is a decision), or its own ``pos`` for the first. What `pyrat_rl.agents.policy_agent.PolicyAgent`
+    remembers for a network with history planes."""
+    m = len(game)
+    order = np.lexsort((np.arange(m), np.asarray(seat), np.asarray(game)))
+    g, s = np.asarray(game)[order], np.asarray(seat)[order]
+    same = np.zeros(m, dtype=bool)
+    same[1:] = (g[1:] == g[:-1]) & (s[1:] == s[:-1])
+    src = order.copy()
+    src[1:] = np.where(same[1:], order[:-1], order[1:])
+    prev = np.empty(m, dtype=np.int64)
+    prev[order] = src
+    return np.asarray(pos)[prev]
 
 
 class DatasetEncoder:
-    """Observations of dataset samples, built with the encoder's batched code from per-(maze, rotation) templates."""
+    """Observations of dataset samples, built with the encoder's batched code from per-(maze, rotation) templates;
+    with ``history`` 2, followed by the history planes of the samples' ``prev_pos``."""
 
-    def __init__(self, data: StateDataset, encoder: Encoder) -> None:
-        self.data, self.encoder = data, encoder
+    def __init__(self, data: StateDataset, encoder: Encoder, history: int = 0) -> None:
+        self.data, self.encoder, self.history = data, encoder, int(history)
         keys = sorted(set(zip(data.game.tolist(), data.rot.tolist())))
         self.index = {k: i for i, k in enumerate(keys)}
         self.templates = np.stack([encoder.template(data.mazes[g], bool(r)) for g, r in keys]) if keys else \
@@ -193,7 +214,11 @@ class DatasetEncoder:
                                mud_count=d.mud_count[idx].astype(np.int64), scores=d.scores[idx].astype(np.float64),
                                turn=d.turn[idx].astype(np.int64), n_cheese=cheese.sum(axis=1), n_players=2,
                                max_turns=d.max_turns, batch_size=len(idx))
-        return enc.encode(fake)
+        obs = enc.encode(fake)
+        if self.history:
+            planes = position_planes(d.prev_pos[idx].astype(np.int64), d.rot[idx], d.width, d.height)
+            obs = np.concatenate([obs, planes], axis=1)
+        return obs
 
     def batches(self, idx: np.ndarray, batch_size: int) -> list[tuple[DatasetEncoder, np.ndarray]]:
         """``idx`` cut every ``batch_size`` samples, in order (the interface of `MixedView`)."""
@@ -483,13 +508,14 @@ def _generate(expert: Any, mix: list[tuple[str, float]], games: int, config: Gam
     ret = np.array([returns0[g][t] for g, t in zip(game_idx.tolist(), step.tolist())], dtype=np.float32)
     ret = np.where(seat == 0, ret, -ret).astype(np.float32)
     w, h = config.width, config.height
+    pos = cat["pos"].reshape(-1, 2).astype(np.int16)
     return StateDataset(
         width=w, height=h, max_turns=max_turns, mazes=mazes, n_initial=np.asarray(n_initial, dtype=np.int64),
         game=game_idx, seat=seat, rot=cat["rot"].astype(bool), turn=cat["turn"].astype(np.int32),
-        pos=cat["pos"].reshape(-1, 2).astype(np.int16), mud_target=cat["mud_target"].reshape(-1, 2).astype(np.int16),
+        pos=pos, mud_target=cat["mud_target"].reshape(-1, 2).astype(np.int16),
         mud_count=cat["mud_count"].reshape(-1, 2).astype(np.int16), scores=cat["scores"].reshape(-1, 2),
         cheese=cat["cheese"].reshape(-1, w * h).astype(bool), action=cat["action"].astype(np.int64),
-        mask=cat["mask"].reshape(-1, 5).astype(bool), ret=ret)
+        mask=cat["mask"].reshape(-1, 5).astype(bool), ret=ret, prev_pos=previous_positions(game_idx, seat, pos))
 
 
 _ROT = ROTATED_ACTION  # the real action of a rotated view's action (and back)
@@ -711,6 +737,7 @@ def train_imitation(cfg: ImitationConfig) -> dict:
                                                 indent=1) + "\n")
     # one preset: the turn feature's horizon is the game's limit, which is ``horizon``; several: ``horizon`` always
     encoder = make_encoder(encoder_name, horizon=horizon, horizon_from_game=not mixed)
+    n_history = history_planes(cfg.policy, net_kwargs)   # planes of the players' previous cells (fcn's history)
     policy = build_policy(meta, lr=cfg.lr, device=device)
     print(describe(policy, cfg.policy), flush=True)
     writer = SummaryWriter(str(out / "tb"))
@@ -739,8 +766,8 @@ def train_imitation(cfg: ImitationConfig) -> dict:
     def whole() -> tuple[DatasetEncoder | MixedView, list[np.ndarray]]:
         """The view of every part and the train / validation / test indices into it."""
         if not mixed:
-            return parts[0].encoder_view(encoder), splits[0]
-        v = MixedView([p.encoder_view(encoder) for p in parts])
+            return parts[0].encoder_view(encoder, n_history), splits[0]
+        v = MixedView([p.encoder_view(encoder, n_history) for p in parts])
         return v, [np.concatenate([sp[s] + v.offsets[k] for k, sp in enumerate(splits)]) for s in range(3)]
 
     view, (train_idx, val_idx, test_idx) = whole()

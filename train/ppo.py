@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pyrat_rl.agents.networks import NETWORKS, describe, encoder_for, net_kwargs_for, policy_kwargs
+from pyrat_rl.agents.networks import NETWORKS, describe, encoder_for, history_planes, net_kwargs_for, policy_kwargs
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -482,6 +482,10 @@ def train_ppo(cfg: PPOConfig, resume: bool = False) -> dict:
     init_state = None
     if cfg.init and not resume:
         cfg, _, init_state = config_from_init(cfg)
+    if history_planes(cfg.policy, cfg.net_kwargs):
+        where = f" (--init {cfg.init})" if cfg.init else ""
+        raise ValueError(f"PPO: the network{where} reads history planes (net option 'history'), which the training "
+                         "envs do not give; it trains by imitation only ('pyrat train imitate')")
     mix = parse_mix(cfg.opponent)
     pool = None
     if len(mix) > 1 or mix[0][0] == SELF:
