@@ -20,6 +20,9 @@ learner:
   eaten meanwhile), it plays its best other move instead (not ``nothing``; its choice stands when it has no other
   move). A network sees no history, so two cells that each point at the other trap it until the turn limit; the
   guard costs nothing but the memory of two cells per game;
+* with history planes (an ``fcn`` network built with ``{"history": 2}``) it remembers, per game, where both players
+  were at its previous decision (a turn out of mud) and shows it as two more planes, as the imitation datasets
+  recorded them for the expert (`_with_history`);
 * it plays the maze sizes its network can (metadata ``sizes``, `playable_sizes`): a size-free network
   (``"any"``: ``fcn``) plays every size with the same weights, the observations having the maze's own shape
   (the agent calls the network through SB3's ``extract_features``, which checks no shape; only SB3's

@@ -7,6 +7,8 @@ such a network.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -136,6 +138,17 @@ def test_fcn_with_history_reads_the_planes_and_plays_every_size(tmp_path):
                 break
             a = [agent.act(game, 0), agent.act(game, 1)]
             assert action_mask(game, 0)[a[0]] and action_mask(game, 1)[a[1]]
+            game.step(a)
+    if importlib.util.find_spec("onnx") is not None:   # the ONNX file takes the history planes too
+        from pyrat_rl.agents.policy_agent import export_checkpoint
+
+        other = load_agent(export_checkpoint(path, tmp_path / "hist.onnx"))
+        fresh = load_agent(path)
+        game = new_game("classic", 2).game()
+        game.step([0, 0])
+        for _ in range(10):
+            a = [fresh.act(game, 0), fresh.act(game, 1)]
+            assert a == [other.act(game, 0), other.act(game, 1)]
             game.step(a)
 
 
