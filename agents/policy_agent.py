@@ -64,7 +64,7 @@ import numpy as np
 import torch
 
 from pyrat_env.agent import Agent, AgentRefusal, GameContext
-from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder
+from pyrat_env.encoders import ROTATED_ACTION, Encoder, action_mask, action_mask_batch, make_encoder, position_planes
 from pyrat_env.engine import ACTION_DCOL, ACTION_DROW, Game, GameBatch, Maze
 from pyrat_env.mazes import GameConfig
 
@@ -655,8 +655,6 @@ def _with_history(obs: np.ndarray | None, memory: np.ndarray, me: np.ndarray, op
     ``update`` the rows that decide now (``free``: not in mud) remember the cells now, in place. This is what the
     imitation datasets record (``pyrat_rl.train.imitation.previous_positions``): decisions are the turns out of mud.
     """
-    from pyrat_env.encoders import position_planes
-
     me, opp, turn = (np.asarray(x, dtype=np.int64) for x in (me, opp, turn))
     known = (memory[:, 2] >= 0) & (memory[:, 2] < turn)
     memory[~known] = -1

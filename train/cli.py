@@ -216,21 +216,18 @@ def _check_checkpoint(option: str, path: str | None, suffixes: tuple[str, ...]) 
 
 
 def _check_no_history(args: argparse.Namespace) -> None:
-    """PPO's envs give no history planes: refuse a network that reads them (``--net '{"history": 2}'``, or an
-    ``--init`` checkpoint trained so) before any work."""
-    from pyrat_rl.agents.networks import history_planes
+    """Refuse, before any work, a network that reads history planes (`pyrat_rl.train.ppo.refuse_history`): from
+    ``--net '{"history": 2}'`` or an ``--init`` checkpoint trained so."""
+    from .ppo import refuse_history
 
-    if args.init:
-        from pyrat_rl.agents.policy_agent import load_checkpoint
+    with opt.user_errors(ValueError, KeyError, OSError):
+        if args.init:
+            from pyrat_rl.agents.policy_agent import load_checkpoint
 
-        with opt.user_errors(ValueError, KeyError, OSError):
             meta = load_checkpoint(args.init)[0]
-        policy, net, where = meta["policy"], meta.get("net_kwargs"), f"--init {args.init}"
-    else:
-        policy, net, where = args.policy, args.net, "--net"
-    if history_planes(policy, net):
-        raise UsageError(f"{where}: the network reads history planes (net option 'history'), which PPO's envs do "
-                         "not give; such a network trains by imitation only ('pyrat train imitate')")
+            refuse_history(meta["policy"], meta.get("net_kwargs"), f"--init {args.init}")
+        else:
+            refuse_history(args.policy, args.net, "--net")
 
 
 def _check_training(args: argparse.Namespace) -> None:

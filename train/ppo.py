@@ -290,6 +290,14 @@ def build_model(cfg: PPOConfig, env, device: torch.device):
         verbose=cfg.verbose)
 
 
+def refuse_history(policy: str, net_kwargs: dict | None, where: str) -> None:
+    """PPO's envs give no history planes: a network that reads them (`pyrat_rl.agents.networks.FcnNet`'s
+    ``history``) raises ValueError naming ``where`` it came from (``--net``, ``--init FILE``)."""
+    if history_planes(policy, net_kwargs):
+        raise ValueError(f"{where}: the network reads history planes (net option 'history'), which PPO's envs do "
+                         "not give; such a network trains by imitation only ('pyrat train imitate')")
+
+
 def config_from_init(cfg: PPOConfig) -> tuple[PPOConfig, dict, dict]:
     """The config with the network settings of ``cfg.init``'s checkpoint, its metadata and its weights."""
     from pyrat_rl.agents.policy_agent import ACTOR_CRITIC, head_of, load_checkpoint
@@ -482,10 +490,7 @@ def train_ppo(cfg: PPOConfig, resume: bool = False) -> dict:
     init_state = None
     if cfg.init and not resume:
         cfg, _, init_state = config_from_init(cfg)
-    if history_planes(cfg.policy, cfg.net_kwargs):
-        where = f" (--init {cfg.init})" if cfg.init else ""
-        raise ValueError(f"PPO: the network{where} reads history planes (net option 'history'), which the training "
-                         "envs do not give; it trains by imitation only ('pyrat train imitate')")
+    refuse_history(cfg.policy, cfg.net_kwargs, f"--init {cfg.init}" if cfg.init else "--net")
     mix = parse_mix(cfg.opponent)
     pool = None
     if len(mix) > 1 or mix[0][0] == SELF:
