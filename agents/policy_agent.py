@@ -19,7 +19,10 @@ learner:
   cell it decided on two decisions ago and would step again to the cell it decided on last, and no cheese was
   eaten meanwhile), it plays its best other move instead (not ``nothing``; its choice stands when it has no other
   move). A network sees no history, so two cells that each point at the other trap it until the turn limit; the
-  guard costs nothing but the memory of two cells per game;
+  guard costs nothing but the memory of two cells per game. With ``"loop_guard": "cycles"`` (``--loop-guard cycles``)
+  it also leaves longer cycles: when its move would take it to a cell where it already decided twice since cheese
+  was last eaten (by anyone), it takes, of its other moves, the one to the cell where it decided least often since
+  then, the most likely first (not ``nothing``), at the cost of one count per cell and game;
 * with history planes (an ``fcn`` network built with ``{"history": 2}``) it remembers, per game, where both players
   were at its previous decision (a turn out of mud) and shows it as two more planes, as the imitation datasets
   recorded them for the expert (`_with_history`);
@@ -321,18 +324,19 @@ def load_policy(path: str | Path, device: str = "cpu"):
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, description: str | None = None,
-                      lookahead: dict | None = None, loop_guard: bool | None = None) -> Path:
+                      lookahead: dict | None = None, loop_guard: bool | str | None = None) -> Path:
     """Convert a checkpoint to a portable file: ``dst`` ending in ``.pt`` (weights + metadata) or ``.onnx``.
 
     ``lookahead`` (``{"kind": "search", "prior": 0.25}``): the file loads as the network guiding a search at play
     time (`pyrat_rl.agents.net_search`) instead of the network alone. ``loop_guard``: set (or clear) the metadata's
-    ``loop_guard`` (`PolicyAgent`); None keeps the checkpoint's.
+    ``loop_guard`` (`PolicyAgent`): True or ``"pairs"`` (no back-and-forth between two cells), ``"cycles"`` (nor
+    longer cycles), False (none); None keeps the checkpoint's.
     """
     meta, policy = load_policy(src)
     if description is not None:
         meta = dict(meta, description=description)
     if loop_guard is not None:
-        meta = dict(meta, loop_guard=bool(loop_guard))
+        meta = dict(meta, loop_guard=loop_guard_value(loop_guard))
     if lookahead is not None:
         from .net_search import LOOKAHEADS
 
@@ -473,8 +477,11 @@ class PolicyAgent(Agent):
         self.sizes = playable_sizes(meta)   # "any" or (width, height): a fixed-size network refuses other mazes
         self._sym: dict[int, tuple[Maze, bool]] = {}
         self._benc: dict[tuple, Any] = {}
-        self.loop_guard = bool(meta.get("loop_guard", False))
+        guard = loop_guard_value(meta.get("loop_guard", False))
+        self.loop_guard = bool(guard)
+        self.cycle_guard = guard == "cycles"
         self._memory: dict[int, np.ndarray] = {}   # per seat, for ``act``: see `_guard`
+        self._visits: dict[int, np.ndarray] = {}   # per seat, for ``act`` with the cycle guard: see `_guard`
         self.history = meta_history(meta)          # planes of where the players were at the previous decision
         self._seen: dict[int, np.ndarray] = {}     # per seat, for ``act``: see `_with_history`
 
@@ -498,7 +505,7 @@ class PolicyAgent(Agent):
 
     def _choose(self, obs: np.ndarray, masks: np.ndarray, guard: tuple | None = None) -> np.ndarray:
         """The view actions of a batch of observations; ``guard``: ``(cells, rot, cheese_left, turn, free, memory,
-        width)`` of each row when the loop guard is on (`_guard`)."""
+        width, visits)`` of each row when the loop guard is on (`_guard`)."""
         logits = self._logits_fn(obs)
         if isinstance(logits, torch.Tensor):
             logits = logits.detach().cpu().numpy()
@@ -523,6 +530,7 @@ class PolicyAgent(Agent):
         super().start(ctx)
         self._rotation(ctx.maze, ctx.seat)   # the symmetry test is cached now, in preprocessing, not in a turn
         self._memory.pop(ctx.seat, None)
+        self._visits.pop(ctx.seat, None)
         self._seen.pop(ctx.seat, None)
         if ctx.game is not None and not ctx.game.over:
             self.act(ctx.game.copy(), ctx.seat)
@@ -539,8 +547,13 @@ class PolicyAgent(Agent):
             memory = self._memory.get(seat)
             if memory is None:
                 memory = self._memory[seat] = _fresh_memory(1)
+            visits = None
+            if self.cycle_guard:
+                visits = self._visits.get(seat)
+                if visits is None or visits.shape[1] != game.maze.n_cells:
+                    visits = self._visits[seat] = np.zeros((1, game.maze.n_cells), dtype=np.int32)
             guard = (np.array([game.pos[seat]]), np.array([rot]), np.array([len(game.cheese)]), np.array([game.turn]),
-                     np.array([game.mud_target[seat] is None]), memory, game.maze.width)
+                     np.array([game.mud_target[seat] is None]), memory, game.maze.width, visits)
         a = int(self._choose(obs, mask[None], guard)[0])
         return int(ROTATED_ACTION[a]) if rot else a
 
@@ -600,8 +613,9 @@ class PolicyAgent(Agent):
                 self._benc.clear()
             enc = self.encoder.batch(batch.batch_size, batch.width, batch.height, seat)
             state = self._benc[key] = [enc, [None] * batch.batch_size, _fresh_memory(batch.batch_size),
-                                       _fresh_history(batch.batch_size)]
-        enc, seen, memory, history = state
+                                       _fresh_history(batch.batch_size),
+                                       np.zeros((batch.batch_size, batch.width * batch.height), dtype=np.int32)]
+        enc, seen, memory, history, visits = state
         stale = [i for i in range(batch.batch_size)
                  if seen[i] is None or seen[i][0] is not batch.mazes[i] or seen[i][1] is not batch.initial_cheese[i]
                  or seen[i][2] != rot[i]]
@@ -609,6 +623,7 @@ class PolicyAgent(Agent):
             enc.reset_rows(batch, np.asarray(stale), rot[stale])
             memory[stale] = -1
             history[stale] = -1
+            visits[stale] = 0
             for i in stale:
                 seen[i] = (batch.mazes[i], batch.initial_cheese[i], bool(rot[i]))
         live = np.flatnonzero(~batch.over)
@@ -627,12 +642,15 @@ class PolicyAgent(Agent):
         guard = None
         if self.loop_guard:
             rows_memory = memory[live]
+            rows_visits = visits[live] if self.cycle_guard else None
             guard = (batch.pos[live, seat].astype(np.int64), rot[live], batch.cheese[live].sum(axis=1),
                      np.asarray(batch.turn)[live].astype(np.int64), batch.mud_target[live, seat] < 0, rows_memory,
-                     batch.width)
+                     batch.width, rows_visits)
         a = self._choose(obs, masks, guard)
         if guard is not None:
             memory[live] = rows_memory
+            if rows_visits is not None:
+                visits[live] = rows_visits
         out[live] = np.where(rot[live], ROTATED_ACTION[a], a)
         return out
 
@@ -675,14 +693,32 @@ def _fresh_memory(rows: int) -> np.ndarray:
     return np.full((rows, 4), -1, dtype=np.int64)
 
 
+def loop_guard_value(value) -> bool | str:
+    """The metadata value of a loop guard: False (none), True (``"pairs"``: no back-and-forth) or ``"cycles"``."""
+    if value is None or value is False or value == "none":
+        return False
+    if value is True or value == "pairs":
+        return True
+    if value == "cycles":
+        return "cycles"
+    raise ValueError(f"unknown loop_guard {value!r} (known: pairs, cycles, or true/false)")
+
+
+CYCLE_VISITS = 2   # the cycle guard avoids a cell where the agent already decided this often since cheese was eaten
+
+
 def _guard(logits: np.ndarray, masks: np.ndarray, cells: np.ndarray, rot: np.ndarray, cheese_left: np.ndarray,
-           turn: np.ndarray, free: np.ndarray, memory: np.ndarray, width: int) -> np.ndarray:
+           turn: np.ndarray, free: np.ndarray, memory: np.ndarray, width: int,
+           visits: np.ndarray | None = None) -> np.ndarray:
     """Most likely view actions, except a row about to repeat a back-and-forth takes its best other move (the
     loop guard of `PolicyAgent`); updates ``memory`` (`_fresh_memory`, one row per logits row) in place.
 
     ``cells``: each row's cell (real frame); ``rot``: whether the view is rotated; ``free``: not in mud (rows in mud
     are not decisions: no guard, no memory update). The memory of a row is forgotten when cheese was eaten since
-    its last decision or when the turn did not advance (another game).
+    its last decision or when the turn did not advance (another game). ``visits`` (``[rows, cells]``, the cycle
+    guard): how many of the row's decisions were taken on each cell since then, updated in place; a row whose move
+    leads to a cell counted `CYCLE_VISITS` times takes, of its other moves, the one to the least counted cell (the
+    most likely first).
     """
     a = logits.argmax(axis=1)
     forget = (memory[:, 2] != cheese_left) | (memory[:, 3] >= turn)
@@ -690,9 +726,22 @@ def _guard(logits: np.ndarray, masks: np.ndarray, cells: np.ndarray, rot: np.nda
     real = np.where(rot, ROTATED_ACTION[a], a)
     dest = cells + _DROW[real] * width + _DCOL[real]
     loop = free & (real != 0) & (memory[:, 0] == cells) & (memory[:, 1] == dest)
+    if visits is not None:
+        visits[forget] = 0
+        seen = visits[np.arange(len(a)), np.clip(dest, 0, visits.shape[1] - 1)]
+        loop |= free & (real != 0) & (seen >= CYCLE_VISITS)
     if loop.any():
         rows = np.flatnonzero(loop)
         other = logits[rows].copy()
+        if visits is not None:   # fewest decisions on the destination first, then the most likely
+            view = np.arange(5)[None, :]
+            real_all = np.where(rot[rows, None], ROTATED_ACTION[view], view)
+            dest_all = cells[rows, None] + _DROW[real_all] * width + _DCOL[real_all]
+            count = visits[rows[:, None], np.clip(dest_all, 0, visits.shape[1] - 1)]
+            legal = masks[rows]
+            low = np.where(legal, other, np.inf).min(axis=1, keepdims=True)
+            high = np.where(legal, other, -np.inf).max(axis=1, keepdims=True)
+            other = np.where(legal, (other - low) / (high - low + 1.0) - count, -np.inf)   # in (-count - 1, -count]
         other[np.arange(len(rows)), a[rows]] = -np.inf
         other[:, 0] = -np.inf
         other = np.where(masks[rows], other, -np.inf)
@@ -700,6 +749,8 @@ def _guard(logits: np.ndarray, masks: np.ndarray, cells: np.ndarray, rot: np.nda
         has = np.isfinite(other[np.arange(len(rows)), alt])
         a[rows[has]] = alt[has]
     upd = np.flatnonzero(free)
+    if visits is not None:
+        visits[upd, cells[upd]] += 1
     memory[upd, 0] = memory[upd, 1]
     memory[upd, 1] = cells[upd]
     memory[upd, 2] = cheese_left[upd]

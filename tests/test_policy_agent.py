@@ -404,9 +404,51 @@ def test_loop_guard_breaks_a_back_and_forth(batched):
     assert guarded == _cells_visited(_ping_pong_agent(True), not batched)
 
 
+def _square_agent(loop_guard) -> PolicyAgent:
+    """An agent whose 'network' goes round the 2x2 square of the top-left corner (east, south, west, north), with
+    south second everywhere: no back-and-forth, a cycle of four cells."""
+    from pyrat_env.encoders import CH_SELF
+
+    def logits_fn(obs):
+        me = obs[:, CH_SELF].reshape(len(obs), -1).argmax(axis=1)
+        row, col = me // obs.shape[-1], me % obs.shape[-1]
+        out = np.zeros((len(obs), 5))
+        out[:, 3] = 5.0
+        best = np.full(len(obs), 2)                      # east, also outside the square
+        best[(row == 0) & (col == 1)] = 3                # south
+        best[(row == 1) & (col == 1)] = 4                # west
+        best[(row == 1) & (col == 0)] = 1                # north
+        out[np.arange(len(obs)), best] = 10.0
+        return out
+
+    meta = make_meta("cnn", SMALL["cnn"], {"pi": [16], "vf": [16]}, "planes", {"horizon": 140}, preset("tiny"),
+                     rotate=False, masks=True, algorithm="test", loop_guard=loop_guard)
+    return PolicyAgent(logits_fn, meta, name="square")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_cycle_guard_leaves_a_longer_cycle(batched):
+    square = {0, 1, 7, 8}
+    assert set(_cells_visited(_square_agent(False), batched, turns=16)) == square   # round and round
+    assert set(_cells_visited(_square_agent(True), batched, turns=16)) == square    # no back-and-forth to break
+    cycles = _cells_visited(_square_agent("cycles"), batched, turns=16)
+    assert not set(cycles) <= square                   # it left the square
+    assert cycles[:8] == [0, 1, 8, 7, 0, 1, 8, 7]      # the network's own moves until a third decision on a cell
+    assert cycles == _cells_visited(_square_agent("cycles"), not batched, turns=16)
+
+
 def test_loop_guard_travels_in_the_checkpoint(tmp_path):
     from pyrat_env.cli import main
 
     path, _, _ = _policy_file(tmp_path, "cnn", "tiny")
     assert main(["train", "export", str(path), str(tmp_path / "guarded.pt"), "--loop-guard"]) == 0
     assert load_agent(tmp_path / "guarded.pt").loop_guard and not load_agent(path).loop_guard
+    assert not load_agent(tmp_path / "guarded.pt").cycle_guard
+    assert main(["train", "export", str(path), str(tmp_path / "cycles.pt"), "--loop-guard", "cycles"]) == 0
+    agent = load_agent(tmp_path / "cycles.pt")
+    assert agent.loop_guard and agent.cycle_guard and agent.meta["loop_guard"] == "cycles"
+
+
+def test_unknown_loop_guard_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"unknown loop_guard 'loops'"):
+        _square_agent("loops")

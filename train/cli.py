@@ -135,9 +135,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--prior", type=float, default=None,
                    help="with --lookahead: weight of the network's move log-probability in a target's value "
                         "(default 0.25)")
-    p.add_argument("--loop-guard", action="store_true",
+    p.add_argument("--loop-guard", nargs="?", const="pairs", choices=["pairs", "cycles"], default=None,
                    help="the exported network never repeats a back-and-forth between two cells (plays its best "
-                        "other move; see pyrat_rl.agents.policy_agent)")
+                        "other move); 'cycles': nor steps, with no cheese eaten since, onto a cell where it already "
+                        "decided twice (see pyrat_rl.agents.policy_agent)")
 
     p = sub.add_parser("eval", help="paired games between two agents, all stepped at once (batched evaluator)")
     p.add_argument("agent", help="agent spec (a checkpoint path, a built-in name...)")
