@@ -614,7 +614,8 @@ class PolicyAgent(Agent):
             enc = self.encoder.batch(batch.batch_size, batch.width, batch.height, seat)
             state = self._benc[key] = [enc, [None] * batch.batch_size, _fresh_memory(batch.batch_size),
                                        _fresh_history(batch.batch_size),
-                                       np.zeros((batch.batch_size, batch.width * batch.height), dtype=np.int32)]
+                                       np.zeros((batch.batch_size, batch.width * batch.height), dtype=np.int32)
+                                       if self.cycle_guard else None]
         enc, seen, memory, history, visits = state
         stale = [i for i in range(batch.batch_size)
                  if seen[i] is None or seen[i][0] is not batch.mazes[i] or seen[i][1] is not batch.initial_cheese[i]
@@ -623,7 +624,8 @@ class PolicyAgent(Agent):
             enc.reset_rows(batch, np.asarray(stale), rot[stale])
             memory[stale] = -1
             history[stale] = -1
-            visits[stale] = 0
+            if visits is not None:
+                visits[stale] = 0
             for i in stale:
                 seen[i] = (batch.mazes[i], batch.initial_cheese[i], bool(rot[i]))
         live = np.flatnonzero(~batch.over)
@@ -642,7 +644,7 @@ class PolicyAgent(Agent):
         guard = None
         if self.loop_guard:
             rows_memory = memory[live]
-            rows_visits = visits[live] if self.cycle_guard else None
+            rows_visits = None if visits is None else visits[live]
             guard = (batch.pos[live, seat].astype(np.int64), rot[live], batch.cheese[live].sum(axis=1),
                      np.asarray(batch.turn)[live].astype(np.int64), batch.mud_target[live, seat] < 0, rows_memory,
                      batch.width, rows_visits)
